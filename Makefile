@@ -1,0 +1,45 @@
+# The two commands: `make serve` and `make test`. Both set up everything they need from scratch.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: serve test test-python test-vscode install-serve install-all lint clean
+
+serve: $(VENV)/.serve-installed
+	$(PY) -m server --host $(HOST) --port $(PORT)
+
+test: test-python test-vscode
+
+test-python: $(VENV)/.all-installed
+	$(PY) -m pytest -ra
+
+test-vscode: clients/vscode/node_modules/.installed
+	cd clients/vscode && npm run build && npm test && npm run package
+
+install-serve: $(VENV)/.serve-installed
+install-all: $(VENV)/.all-installed
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip setuptools wheel
+
+$(VENV)/.serve-installed: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -e '.[serve]'
+	touch $@
+
+$(VENV)/.all-installed: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -e '.[serve,lsp,train,eval,dev]'
+	touch $@ $(VENV)/.serve-installed
+
+clients/vscode/node_modules/.installed: clients/vscode/package.json clients/vscode/package-lock.json
+	cd clients/vscode && npm ci --no-audit --no-fund
+	touch $@
+
+lint: $(VENV)/.all-installed
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf $(VENV) clients/vscode/node_modules clients/vscode/dist
