@@ -1,0 +1,142 @@
+// Owns the vscode-languageclient LanguageClient for `python -m lsp`: starts it with the launch
+// settings and the API key in its environment, restarts it when those change, and adapts it to the
+// StreamingCommandClient interface used by answer sessions.
+
+import * as os from 'os';
+import * as vscode from 'vscode';
+import {
+  ExecuteCommandRequest,
+  LanguageClient,
+  LanguageClientOptions,
+  ServerOptions,
+  TransportKind,
+  WorkDoneProgress,
+} from 'vscode-languageclient/node';
+import { ApiKeyStore } from './apiKeyStore';
+import { StreamingCommandClient } from './answerSession';
+import { serverDocumentSelector } from './documentSelector';
+import { SETTINGS_SECTION, readLaunchSettings } from './settings';
+import { buildServerLaunch, describeLaunch } from './serverLaunch';
+
+export const CLIENT_ID = 'aletheia';
+export const CLIENT_NAME = 'Aletheia Language Server';
+
+export class LanguageServer implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private starting: Promise<LanguageClient> | undefined;
+  private restartQueue: Promise<void> = Promise.resolve();
+  private restartPending = false;
+
+  constructor(
+    private readonly apiKeys: ApiKeyStore,
+    private readonly output: vscode.OutputChannel,
+  ) {}
+
+  /** Starts the server if it is not running; concurrent callers share one start. */
+  async ensureStarted(): Promise<LanguageClient> {
+    if (this.client?.isRunning()) {
+      return this.client;
+    }
+    if (!this.starting) {
+      this.starting = this.start().finally(() => {
+        this.starting = undefined;
+      });
+    }
+    return this.starting;
+  }
+
+  /**
+   * Stops and starts the server. Restart requests made before a queued restart begins share it;
+   * one made while a restart runs queues another, so the newest settings always win.
+   */
+  restart(): Promise<void> {
+    if (!this.restartPending) {
+      this.restartPending = true;
+      this.restartQueue = this.restartQueue
+        .catch(() => undefined)
+        .then(async () => {
+          this.restartPending = false;
+          await this.stop();
+          await this.ensureStarted();
+        });
+    }
+    return this.restartQueue;
+  }
+
+  async stop(): Promise<void> {
+    if (this.starting) {
+      await this.starting.catch(() => undefined);
+    }
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      try {
+        await client.stop();
+      } catch (error) {
+        this.output.appendLine(`Stopping the language server failed: ${String(error)}`);
+      }
+      await client.dispose();
+    }
+  }
+
+  dispose(): void {
+    void this.stop();
+  }
+
+  /** The running client as the narrow interface answer sessions use. */
+  async streamingClient(): Promise<StreamingCommandClient> {
+    const client = await this.ensureStarted();
+    return {
+      onWorkDoneProgress: (token, handler) => client.onProgress(WorkDoneProgress.type, token, handler),
+      executeCommand: (command, args, workDoneToken, cancellation) =>
+        client.sendRequest(
+          ExecuteCommandRequest.type,
+          { command, arguments: args, workDoneToken },
+          cancellation as vscode.CancellationToken,
+        ),
+    };
+  }
+
+  private async start(): Promise<LanguageClient> {
+    const settings = readLaunchSettings(vscode.workspace.getConfiguration(SETTINGS_SECTION));
+    for (const problem of settings.problems) {
+      void vscode.window.showWarningMessage(`Aletheia: ${problem}`);
+    }
+    const launch = buildServerLaunch(settings, {
+      workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+      homeDir: os.homedir(),
+      baseEnv: process.env,
+      apiKey: await this.apiKeys.get(),
+    });
+    this.output.appendLine(`Starting: ${describeLaunch(launch)} (cwd: ${launch.cwd ?? 'none'})`);
+
+    const serverOptions: ServerOptions = {
+      command: launch.command,
+      args: launch.args,
+      transport: TransportKind.stdio,
+      options: { cwd: launch.cwd, env: launch.env },
+    };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: serverDocumentSelector(),
+      synchronize: { configurationSection: SETTINGS_SECTION },
+      outputChannel: this.output,
+    };
+    const client = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
+    try {
+      await client.start();
+    } catch (error) {
+      await client.dispose().catch(() => undefined);
+      const message =
+        `Aletheia: could not start the language server with "${describeLaunch(launch)}". ` +
+        `Set aletheia.pythonPath to an interpreter that has the aletheia package installed. (${String(error)})`;
+      void vscode.window.showErrorMessage(message, 'Open Settings').then((choice) => {
+        if (choice === 'Open Settings') {
+          void vscode.commands.executeCommand('workbench.action.openSettings', 'aletheia.pythonPath');
+        }
+      });
+      throw error;
+    }
+    this.client = client;
+    return client;
+  }
+}
