@@ -1,0 +1,169 @@
+"""Error detection: the severity of a log line (from its level field and from what it says), and the
+multi-line stack traces (Java, Python, Go, .NET, Node) that belong to the error line that starts them.
+
+:func:`line_severity` rates one line; :class:`TraceTracker` is fed lines in order and says, for each,
+whether it continues a stack trace, so that frames are attached to their error instead of being counted
+as lines of their own.
+"""
+
+from __future__ import annotations
+
+import re
+
+SEVERITY_RANK = {"": 0, "warning": 1, "error": 2, "critical": 3}
+_LEVEL_SEVERITY = {"warning": "warning", "error": "error", "critical": "critical"}
+
+_CRITICAL = re.compile(
+    r"\b(?:FATAL|CRITICAL|EMERG(?:ENCY)?|kernel panic|Out of memory|OutOfMemoryError|oom[-_ ]killer|"
+    r"invoked oom|Killed process|segfault|Segmentation fault|core dumped|SIGSEGV|SIGKILL|stack overflow|"
+    r"StackOverflowError|disk full|No space left on device)\b|^panic: |\bpanic\(",
+    re.IGNORECASE,
+)
+# Words that say on their own that something went wrong.
+_ERROR_STRONG = re.compile(
+    r"\b(?:ERROR|SEVERE|Traceback \(most recent call last\)|Unhandled|uncaught|"
+    r"[A-Z]\w*(?:Exception|Error)\b|Exception in thread|exception:)", re.UNICODE
+)
+# Words that usually mark a failure, but that healthy systems also log at INFO (retries, probes).
+_ERROR_WEAK = re.compile(
+    r"\b(?:error|errors occurred|fail(?:s|ed|ure|ing)?|refused|timed? ?out|timeout|unreachable|denied|"
+    r"unable to|cannot|can't|could not|couldn't|not found|no such|invalid|corrupt(?:ed|ion)?|abort(?:ed|ing)?|"
+    r"crash(?:ed)?|broken pipe|reset by peer|exit(?:ed)? (?:with )?(?:status|code) [1-9]|exited abnormally|"
+    r"unexpected(?:ly)?|rejected|lost|dropped|killed)\b",
+    re.IGNORECASE,
+)
+_WARNING = re.compile(r"\b(?:WARN(?:ING)?|deprecated|retry(?:ing)?|slow|degraded|throttl\w*|backoff)\b", re.IGNORECASE)
+# Counts of zero errors are not errors: "0 errors", "errors=0", "error count: 0", "no errors".
+_NOT_AN_ERROR = re.compile(
+    r"\b(?:0|no|zero) (?:errors?|failures?|exceptions?)\b|\b(?:errors?|failures?|failed)\s*[=:]\s*0\b", re.IGNORECASE
+)
+
+
+def line_severity(level: str, message: str) -> str:
+    """Severity of one line: ``"critical"``, ``"error"``, ``"warning"`` or ``""``.
+
+    ``level`` is the normalised level field (``""`` when the line has none). An explicit level is trusted;
+    the message may raise it (an exception logged at INFO is an error), and failure words count less on a
+    line whose level says all is well (``INFO``/``DEBUG``) than on a line that has no level at all.
+    """
+    severity = _LEVEL_SEVERITY.get(level, "")
+    text = message[:2000]
+    content = ""
+    if _CRITICAL.search(text):
+        content = "critical"
+    elif _ERROR_STRONG.search(text):
+        content = "error"
+    elif _ERROR_WEAK.search(text) and not _NOT_AN_ERROR.search(text):
+        content = "warning" if level in ("trace", "debug", "info") else "error"
+    elif _WARNING.search(text):
+        content = "warning"
+    if level in ("trace", "debug") and content == "warning":
+        content = ""
+    return content if SEVERITY_RANK[content] > SEVERITY_RANK[severity] else severity
+
+
+# --------------------------------------------------------------------------------------------------
+# Stack traces
+# --------------------------------------------------------------------------------------------------
+
+# Lines that only ever appear inside a trace.
+_FRAME = re.compile(
+    r"^\s+at\s+\S+.*$"  # Java / .NET / Node: "\tat org.x.Y.z(Y.java:12)", "    at fn (file.js:1:2)"
+    r"|^\s*Caused by:\s"  # Java
+    r"|^\s*Suppressed:\s"
+    r"|^\s*\.\.\.\s*\d+\s+(?:more|common frames omitted)"
+    r"|^\s*---\s*End of inner exception stack trace\s*---"  # .NET
+    r"|^\s*--- End of stack trace"
+    r"|^\s+File \".*\", line \d+"  # Python
+    r"|^\s*During handling of the above exception"
+    r"|^\s*The above exception was the direct cause"
+    r"|^goroutine \d+ \[[^\]]*\]:\s*$"  # Go
+    r"|^\s+/\S+\.go:\d+(?: \+0x[0-9a-f]+)?\s*$"
+    r"|^\[signal [A-Z]+"
+    r"|^created by \S+"
+    r"|^exit status \d+\s*$"  # what `go run` prints after a panic
+)
+# Lines that open a trace of their own.
+_TRACE_START = re.compile(
+    r"^\s*Traceback \(most recent call last\):\s*$|^panic: |^fatal error: |^Exception in thread \"|"
+    r"^Unhandled [Ee]xception"
+)
+# An exception line without a header right after an error: "java.io.IOException: boom", "ValueError: x".
+_EXCEPTION_LINE = re.compile(
+    r"^\s*(?:[a-zA-Z_$][\w$]*\.)*[A-Z][\w$]*(?:Exception|Error|Throwable|Fault|Exit|Interrupt|Warning)\b(?::.*)?$"
+)
+# Inside a Python traceback: the source line under 'File "...", line N' is indented code.
+_INDENTED = re.compile(r"^\s{2,}\S")
+# Go frames: "main.main()" / "net/http.(*conn).serve(0xc000)" on their own line, then the file line.
+_GO_FUNC = re.compile(r"^[\w./*()-]+\([^)]*\)\s*$")
+
+
+class TraceTracker:
+    """Fed lines in order (:meth:`feed`), tells whether each belongs to the trace of an earlier line.
+
+    A trace starts at an error line (or at a ``Traceback``/``panic:`` line) and goes on while lines look
+    like frames, exception lines, or the indented source lines of a Python traceback. The first line that
+    looks like none of these (typically the next line with a timestamp) ends it.
+    """
+
+    def __init__(self) -> None:
+        self.anchor: int | None = None  # line number of the line the current trace belongs to
+        self._kind = ""  # "python", "go", "java" or "" while only an error line has been seen
+        self._last_was_frame_header = False
+
+    def feed(self, line_no: int, raw: str, has_header: bool, severity: str) -> int | None:
+        """Returns the anchor line number when ``raw`` continues a trace, else ``None`` (and then the
+        line may itself start a trace: it becomes the anchor if it is an error or a trace start)."""
+        stripped = raw.rstrip()
+        continues = False
+        if self.anchor is not None and stripped and not has_header:
+            if _FRAME.match(stripped):
+                continues = True
+                if stripped.lstrip().startswith("File "):
+                    self._kind = "python"
+                elif stripped.startswith(("goroutine ", "\t/", "created by")) or ".go:" in stripped:
+                    self._kind = "go"
+                self._last_was_frame_header = stripped.lstrip().startswith("File ")
+            elif self._kind == "python" and self._last_was_frame_header and _INDENTED.match(stripped):
+                continues = True  # the source line under a Python frame
+                self._last_was_frame_header = False
+            elif self._kind == "go" and _GO_FUNC.match(stripped):
+                continues = True
+            elif _EXCEPTION_LINE.match(stripped) or (self._kind == "python" and re.match(r"^\w[\w.]*: ", stripped)):
+                continues = True  # the exception line, in Java before the frames, in Python after them
+                self._last_was_frame_header = False
+            elif _TRACE_START.match(stripped):
+                continues = True
+                self._kind = "python" if stripped.lstrip().startswith("Traceback") else self._kind
+        if continues:
+            return self.anchor
+        # Not a continuation: this line may start a new trace.
+        if _TRACE_START.match(stripped):
+            self.anchor = line_no
+            self._kind = "python" if stripped.lstrip().startswith("Traceback") else (
+                "go" if stripped.startswith(("panic: ", "fatal error: ")) else "java")
+        elif severity in ("error", "critical"):
+            self.anchor = line_no
+            self._kind = ""
+        else:
+            self.anchor = None
+            self._kind = ""
+        self._last_was_frame_header = False
+        return None
+
+
+_EXCEPTION_NAME = re.compile(
+    r"(?:^|Caused by:\s*|Exception in thread \"[^\"]*\"\s*)((?:[a-zA-Z_$][\w$]*\.)*[A-Z][\w$]*"
+    r"(?:Exception|Error|Throwable|Fault|Exit|Interrupt))\b"
+)
+
+
+def exception_name(trace_lines: list[str]) -> str:
+    """The exception a trace ends in: the root cause of a Java trace (its last ``Caused by:``), the last
+    line of a Python traceback; ``""`` when the trace names none."""
+    name = ""
+    for line in trace_lines:
+        m = _EXCEPTION_NAME.search(line.strip())
+        if m:
+            name = m.group(1)
+    return name

@@ -1,0 +1,70 @@
+"""Variable masking: replace the parts of a log message that change from one occurrence of an event to
+the next (addresses, ids, numbers, paths, durations, sizes, quoted values...) with ``<*>`` before mining.
+
+Every rule is general: it describes a kind of value (an IPv4 address, a UUID, a hex number, a path, a
+number with or without a unit, an id with digits in it), never a particular system's message.
+"""
+
+from __future__ import annotations
+
+import re
+
+MASK = "<*>"
+
+_HEXCHARS = set("0123456789abcdefABCDEF")
+
+# Ordered: the most specific kinds first, so that a UUID is not cut into hex words and numbers.
+_RULES: list[tuple[str, re.Pattern[str]]] = [
+    ("url", re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>()\[\]]+")),
+    ("email", re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")),
+    ("uuid", re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")),
+    ("mac", re.compile(r"\b(?:[0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}\b")),
+    # IPv4 with optional port, also host/1.2.3.4:port as Java prints InetSocketAddress
+    ("ipv4", re.compile(r"(?<![\w.])(?:[\w.-]*/)?\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w.])")),
+    # IPv6: the full eight groups, or a compressed form with "::" and at least two groups
+    ("ipv6", re.compile(r"(?<![\w:])(?:(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|(?=[0-9a-fA-F:]*[0-9a-fA-F]:"
+                        r"[0-9a-fA-F:]*:[0-9a-fA-F])(?:[0-9a-fA-F]{1,4}:)*:(?:[0-9a-fA-F]{1,4}:?)*)(?![\w:])")),
+    ("hexnum", re.compile(r"\b0[xX][0-9a-fA-F]+\b")),
+    # Unix and Windows paths with at least two components: /etc/httpd/conf/x.properties, C:\a\b
+    ("path", re.compile(r"(?<![\w/])(?:[A-Za-z]:\\|~?/)(?:[\w.@%+-]+[/\\])+[\w.@%+-]*")),
+    # Dates and times inside messages: 2005-06-29, 14:44:35, Wed Jun 29 14:44:35 2005
+    ("datetime", re.compile(
+        r"\b(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\s+)?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+\d{1,2}"
+        r"\s+\d{2}:\d{2}:\d{2}(?:\s+\d{4})?\b|\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?Z?)?\b"
+        r"|\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b")),
+]
+
+# A number, possibly signed / decimal / with a unit: 42, -7, 3.14, 9.6 KB, 200ms, 1.5GB, 30s, 10%.
+_NUMBER = re.compile(
+    r"(?<![\w.])[-+]?\d+(?:[.,]\d+)*(?:\s?(?:[kKMGTP]i?[Bb]|[Bb]ytes?|B|ms|us|µs|ns|sec|secs|s|m|min|mins|h|hrs?"
+    r"|[kKMG]?Hz|%))?(?![\w])"
+)
+# Digits glued to a word: blk_-1234, appattempt_1445_0020, broadcast_22, id=123, user42, port:8080.
+_GLUED_DIGITS = re.compile(r"(?<=[_#=:@-])-?\d+|(?<=[A-Za-z])\d{2,}(?![A-Za-z])")
+# A word made of hex characters with both letters and digits and at least 6 long: 9f4ef63, de9231d.
+_HEXWORD = re.compile(r"\b[0-9a-fA-F]{6,}\b")
+# Long runs of base64 / random tokens: 20+ characters mixing letters and digits.
+_TOKEN = re.compile(r"\b(?=[A-Za-z0-9+/=_-]*\d)(?=[A-Za-z0-9+/=_-]*[A-Za-z])[A-Za-z0-9+/=_-]{20,}\b")
+
+
+def _hexword(m: re.Match[str]) -> str:
+    w = m.group(0)
+    has_digit = any(c.isdigit() for c in w)
+    has_alpha = any(c.isalpha() for c in w)
+    return MASK if (has_digit and has_alpha) or (has_digit and len(w) >= 8) else w
+
+
+# Runs of masks separated only by spaces or punctuation are one variable of varying length.
+_RUN = re.compile(r"<\*>(?:[\s,.:;/_-]*<\*>)+")
+
+
+def mask(message: str) -> str:
+    """``message`` with its variable parts replaced by ``<*>``."""
+    text = message
+    for _kind, pattern in _RULES:
+        text = pattern.sub(MASK, text)
+    text = _TOKEN.sub(MASK, text)
+    text = _HEXWORD.sub(_hexword, text)
+    text = _NUMBER.sub(MASK, text)
+    text = _GLUED_DIGITS.sub(MASK, text)
+    return _RUN.sub(MASK, text)

@@ -1,0 +1,199 @@
+"""The log analysis the language server shows: :func:`analyse_log` turns a log's text into a
+:class:`LogReport` (event templates with their lines, error groups with their stack traces), and
+:func:`context_excerpt` cuts the lines around an error for the model to explain.
+
+Pipeline: split lines -> strip headers (:mod:`lsp.logs.headers`) -> rate severity and attach stack traces
+(:mod:`lsp.logs.errors`) -> mask and mine templates (:mod:`lsp.logs.masking`, :mod:`lsp.logs.mining`)
+-> group. Never raises on any text: empty, binary, enormous or with enormous lines.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+from lsp.logs.errors import SEVERITY_RANK, TraceTracker, exception_name, line_severity
+from lsp.logs.headers import HeaderParser, ParsedLine
+from lsp.logs.mining import LogTemplateMiner
+
+MAX_LINE_CHARS = 4096  # longer lines are analysed on their first MAX_LINE_CHARS characters
+SAMPLE_CHARS = 500  # length of the sample line kept for each error group
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the line breaks the Language Server Protocol counts
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]+")
+_PY_EXCEPTION_LINE = re.compile(r"^\s*[A-Za-z_][\w.]*(?:: .*)?$")
+
+
+@dataclass
+class TemplateGroup:
+    """One event: its template and the 1-based numbers of the lines it covers."""
+
+    id: int
+    template: str
+    count: int
+    lines: list[int]
+
+
+@dataclass
+class ErrorGroup:
+    """Error (or warning) lines of one template. ``stack_trace`` holds the line numbers of the trace that
+    followed the first occurrence that had one; ``template_id`` is the matching :class:`TemplateGroup`."""
+
+    id: int
+    template: str
+    severity: str  # "error" | "warning" | "critical"
+    count: int
+    first_line: int
+    lines: list[int]
+    sample: str
+    stack_trace: list[int]
+    template_id: int = 0
+    exception: str = ""
+
+
+@dataclass
+class LogReport:
+    source: str = ""
+    templates: list[TemplateGroup] = field(default_factory=list)
+    error_groups: list[ErrorGroup] = field(default_factory=list)
+    total_lines: int = 0  # lines in the text
+    analysed_lines: int = 0  # lines analysed (at most max_lines)
+    truncated: bool = False
+    header_layout: list[str] = field(default_factory=list)  # the header fields found, e.g. ["ts", "level"]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def split_lines(text: str) -> list[str]:
+    """The text's lines as an editor numbers them (``\\n``, ``\\r\\n`` and ``\\r`` end a line)."""
+    if not text:
+        return []
+    lines = _LINE_BREAK.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def _clean(line: str) -> str:
+    return _CONTROL.sub(" ", line[:MAX_LINE_CHARS])
+
+
+def analyse_log(text: str, *, source: str = "", max_lines: int = 200_000) -> LogReport:
+    """Mine the templates of ``text`` and group its errors. ``max_lines`` bounds the work: lines past it
+    are not analysed and the report says ``truncated``."""
+    try:
+        return _analyse(text, source, max_lines)
+    except Exception as exc:  # the analyser must never take the language server down
+        report = LogReport(source=source)
+        report.header_layout = [f"analysis failed: {type(exc).__name__}: {exc}"]
+        return report
+
+
+def _analyse(text: str, source: str, max_lines: int) -> LogReport:
+    if not isinstance(text, str):
+        text = bytes(text).decode("utf-8", errors="replace") if isinstance(text, (bytes, bytearray)) else str(text)
+    all_lines = split_lines(text)
+    limit = max(0, int(max_lines))
+    lines = [_clean(line) for line in all_lines[:limit]]
+    report = LogReport(source=source, total_lines=len(all_lines), analysed_lines=len(lines),
+                       truncated=len(all_lines) > len(lines))
+    if not lines:
+        return report
+
+    parser = HeaderParser.learn(lines)
+    report.header_layout = list(parser.layout)
+    tracker = TraceTracker()
+    parsed: list[ParsedLine | None] = []
+    severity: list[str] = []
+    trace_of: dict[int, list[int]] = {}  # anchor index -> indices of its trace lines
+    in_trace: list[bool] = []
+    for i, line in enumerate(lines):
+        if not line.strip():
+            parsed.append(None)
+            severity.append("")
+            in_trace.append(False)
+            continue  # blank lines neither count nor end a trace (chained Python tracebacks have them)
+        p = parser.parse(line)
+        sev = line_severity(p.level, p.message)
+        anchor = tracker.feed(i, line, bool(p.header) or p.has_timestamp, sev)
+        parsed.append(p)
+        if anchor is not None:
+            trace_of.setdefault(anchor, []).append(i)
+            in_trace.append(True)
+            severity.append("")
+            # A trace raises its error: an exception under a WARN line is still reported with its trace.
+            if severity[anchor] == "":
+                severity[anchor] = "error"
+        else:
+            in_trace.append(False)
+            severity.append(sev)
+
+    # A bare Python traceback is known by its last line (the exception), not by "Traceback (...)".
+    message_of = [p.message if p is not None else "" for p in parsed]
+    for anchor, trace in trace_of.items():
+        if message_of[anchor].startswith("Traceback"):
+            last = lines[trace[-1]].strip()
+            if _PY_EXCEPTION_LINE.match(last):
+                message_of[anchor] = last
+
+    miner = LogTemplateMiner()
+    group_of: list[int | None] = [None] * len(lines)
+    members: dict[int, list[int]] = {}
+    for i, p in enumerate(parsed):
+        if p is None or in_trace[i]:
+            continue
+        gid = miner.add(message_of[i])
+        group_of[i] = gid
+        members.setdefault(gid, []).append(i)
+
+    ordered = sorted(members.items(), key=lambda kv: (-len(kv[1]), kv[1][0]))
+    template_id = {gid: n for n, (gid, _) in enumerate(ordered, 1)}
+    report.templates = [
+        TemplateGroup(id=template_id[gid], template=miner.template(gid), count=len(idx), lines=[i + 1 for i in idx])
+        for gid, idx in ordered
+    ]
+
+    # Error lines are grouped by template and, when they carry a trace, by the exception it ends in.
+    exception_of = {anchor: exception_name([lines[j] for j in [anchor, *trace]]) for anchor, trace in trace_of.items()}
+    errors: dict[tuple[int, str], list[int]] = {}
+    for i, sev in enumerate(severity):
+        if sev and group_of[i] is not None:
+            errors.setdefault((group_of[i], exception_of.get(i, "")), []).append(i)
+    groups = []
+    for (gid, exception), idx in errors.items():
+        worst = max((severity[i] for i in idx), key=SEVERITY_RANK.__getitem__)
+        traced = next((i for i in idx if i in trace_of), None)
+        sample_at = traced if traced is not None else idx[0]
+        groups.append(ErrorGroup(
+            id=0,
+            template=miner.template(gid),
+            severity=worst,
+            count=len(idx),
+            first_line=idx[0] + 1,
+            lines=[i + 1 for i in idx],
+            sample=lines[sample_at].strip()[:SAMPLE_CHARS],
+            stack_trace=[i + 1 for i in trace_of.get(traced, [])] if traced is not None else [],
+            template_id=template_id[gid],
+            exception=exception,
+        ))
+    groups.sort(key=lambda g: (-SEVERITY_RANK[g.severity], -g.count, g.first_line))
+    for n, group in enumerate(groups, 1):
+        group.id = n
+    report.error_groups = groups
+    return report
+
+
+def context_excerpt(text: str, line: int, before: int = 10, after: int = 10) -> tuple[str, int]:
+    """The lines around 1-based ``line`` (clamped to the text) and the number of the excerpt's first line.
+    Lines are cut to :data:`MAX_LINE_CHARS` characters so that one huge line cannot flood a prompt."""
+    lines = split_lines(text or "")
+    if not lines:
+        return "", 1
+    try:
+        line = int(line)
+    except (TypeError, ValueError):
+        line = 1
+    line = min(max(line, 1), len(lines))
+    first = max(1, line - max(0, int(before)))
+    last = min(len(lines), line + max(0, int(after)))
+    return "\n".join(_clean(x) for x in lines[first - 1:last]), first
