@@ -4,16 +4,10 @@
 
 import * as os from 'os';
 import * as vscode from 'vscode';
-import {
-  ExecuteCommandRequest,
-  LanguageClient,
-  LanguageClientOptions,
-  ServerOptions,
-  TransportKind,
-  WorkDoneProgress,
-} from 'vscode-languageclient/node';
+import { LanguageClient, LanguageClientOptions, ServerOptions, TransportKind } from 'vscode-languageclient/node';
 import { ApiKeyStore } from './apiKeyStore';
 import { StreamingCommandClient } from './answerSession';
+import { streamingCommandClient } from './commandTransport';
 import { serverDocumentSelector } from './documentSelector';
 import { SETTINGS_SECTION, readLaunchSettings } from './settings';
 import { buildServerLaunch, describeLaunch } from './serverLaunch';
@@ -85,16 +79,7 @@ export class LanguageServer implements vscode.Disposable {
 
   /** The running client as the narrow interface answer sessions use. */
   async streamingClient(): Promise<StreamingCommandClient> {
-    const client = await this.ensureStarted();
-    return {
-      onWorkDoneProgress: (token, handler) => client.onProgress(WorkDoneProgress.type, token, handler),
-      executeCommand: (command, args, workDoneToken, cancellation) =>
-        client.sendRequest(
-          ExecuteCommandRequest.type,
-          { command, arguments: args, workDoneToken },
-          cancellation as vscode.CancellationToken,
-        ),
-    };
+    return streamingCommandClient(await this.ensureStarted());
   }
 
   private async start(): Promise<LanguageClient> {
