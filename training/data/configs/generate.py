@@ -1,0 +1,120 @@
+"""Seeded generation of config review examples: a base file, 0-3 injected defects, the task as the
+editor sends it (with or without static findings) and the reference answer."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from aletheia.tasks import CONFIG_KIND_NAMES, ConfigReviewTask, Finding, format_config_review_answer
+
+from . import compose, dockerfile, kubernetes, nginx, systemd
+from .doc import Defect, Doc, Invented
+
+KINDS = {m.KIND: m for m in (dockerfile, kubernetes, compose, nginx, systemd)}
+
+# Rules in rough order of severity, used to pick what the summary leads with.
+_SEVERITY = ["privileged-container", "docker-socket-mount", "hostpath-volume", "secret-in-image", "secret-in-env",
+             "secret-in-unit", "alias-path-traversal", "curl-pipe-shell", "runs-as-root", "no-root-user",
+             "host-network", "port-exposed-all-interfaces", "weak-tls-protocols", "weak-ciphers", "autoindex-on",
+             "service-port-mismatch", "job-restart-policy", "wrong-service-type", "db-without-volume",
+             "world-writable", "missing-restart", "missing-restart-policy", "restart-loop", "missing-resources",
+             "missing-probes", "depends-on-not-healthy", "network-not-online", "missing-wantedby", "killmode-none",
+             "no-https-redirect", "proxy-host-header", "unlimited-body-size", "cronjob-overlap", "image-latest-tag",
+             "shell-form-cmd", "add-instead-of-copy", "apt-no-cleanup", "server-tokens-on"]
+
+_CLEAN_SUMMARY = {
+    "dockerfile": ["The base image is pinned, the final stage runs as an unprivileged user and the command uses exec form.",
+                   "Pinned base image, non-root runtime user, dependencies installed in their own cached layer: nothing to change."],
+    "kubernetes": ["Images are pinned, the pod runs as non-root without privilege escalation and resources are declared.",
+                   "Pinned image, restrictive securityContext and secrets read from a Secret: nothing to change."],
+    "compose": ["Images are pinned, the database password comes from a secret and Postgres keeps its data in a named volume.",
+                "Restart policies, pinned images, a healthcheck-gated depends_on and file-based secrets: nothing to change."],
+    "nginx": ["Only TLS 1.2 and 1.3 are enabled, HTTP redirects to HTTPS and the proxy forwards Host and X-Forwarded-* headers.",
+              "Modern TLS settings, HSTS, hidden server version and correct proxy headers: nothing to change."],
+    "systemd": ["The unit runs as a dedicated user, restarts on failure, waits for network-online and is sandboxed.",
+                "Dedicated user, Restart= with a back-off, ProtectSystem=strict and a WantedBy= target: nothing to change."],
+}
+
+
+@dataclass
+class ConfigSample:
+    kind: str
+    seed: int
+    path: str
+    doc: Doc
+    defects: list[Defect]
+    findings: list[Finding]  # the reference answer's findings, sorted by line
+    static: tuple[Finding, ...]
+    summary: str
+
+    @property
+    def content(self) -> str:
+        return self.doc.text()
+
+    def task(self) -> ConfigReviewTask:
+        return ConfigReviewTask(kind=self.kind, content=self.content, path=self.path, static_findings=self.static)
+
+    def answer(self) -> str:
+        return format_config_review_answer(self.findings, self.summary)
+
+    def invented_candidates(self) -> list[tuple[int, Invented]]:
+        module = KINDS[self.kind]
+        out = []
+        for inv in module.INVENTED:
+            line = self.doc.find(inv.tag)
+            if line is not None:
+                out.append((self.doc.number(line), inv))
+        return out
+
+
+def _label(rule: str) -> str:
+    return rule.replace("-", " ")
+
+
+def _summary(kind: str, findings: list[Finding], rng: random.Random) -> str:
+    if not findings:
+        return rng.choice(_CLEAN_SUMMARY[kind])
+    worst = min(findings, key=lambda f: _SEVERITY.index(f.rule) if f.rule in _SEVERITY else len(_SEVERITY))
+    name = CONFIG_KIND_NAMES[kind]
+    if len(findings) == 1:
+        return rng.choice([f"One defect: the {_label(worst.rule)} on line {worst.line}.",
+                           f"The {name} is otherwise sound; fix the {_label(worst.rule)} on line {worst.line}."])
+    n = len(findings)
+    return rng.choice([f"{n} defects; the most serious is the {_label(worst.rule)} on line {worst.line}, fix that first.",
+                       f"{n} problems in this {name}, led by the {_label(worst.rule)} (line {worst.line}).",
+                       f"Fix line {worst.line} ({_label(worst.rule)}) first; the other {n - 1} are lower risk."])
+
+
+def generate(kind: str, seed: int) -> ConfigSample:
+    module = KINDS[kind]
+    rng = random.Random(f"{kind}:{seed}")
+    doc, path = module.base(rng)
+    r = rng.random()
+    wanted = 0 if r < 0.1 else 1 if r < 0.45 else 2 if r < 0.82 else 3
+    by_rule: dict[str, list] = {}
+    for inj in module.INJECTORS:
+        by_rule.setdefault(inj.rule, []).append(inj)
+    rules = sorted(by_rule)
+    rng.shuffle(rules)
+    defects: list[Defect] = []
+    for rule in rules:
+        if len(defects) >= wanted:
+            break
+        options = [inj for inj in by_rule[rule] if inj.applies(doc)]
+        if options:
+            defects.append(rng.choice(options).apply(doc, rng))
+    # A later edit may remove or rewrite an earlier defect's line: keep only defects still present.
+    alive = [d for d in defects if any(ln is d.line for ln in doc.lines) and d.token in d.line.text]
+    static: tuple[Finding, ...] = ()
+    reported: set[str] = set()
+    if alive and rng.random() < 0.5:
+        k = rng.randint(1, len(alive))
+        chosen = rng.sample(alive, k)
+        reported = {d.rule for d in chosen}
+        static = tuple(sorted((Finding(doc.number(d.line), d.message, rule=d.rule) for d in chosen), key=lambda f: f.line))
+    numbered = sorted(((doc.number(d.line), d) for d in alive), key=lambda p: p[0])
+    findings = [Finding(n, d.message, d.fix, d.rule if d.rule in reported else "") for n, d in numbered]
+    summary_findings = [Finding(n, d.message, d.fix, d.rule) for n, d in numbered]
+    summary = _summary(kind, summary_findings, rng)
+    return ConfigSample(kind, seed, path, doc, alive, findings, static, summary)
