@@ -11,8 +11,6 @@ import re
 
 MASK = "<*>"
 
-_HEXCHARS = set("0123456789abcdefABCDEF")
-
 # Ordered: the most specific kinds first, so that a UUID is not cut into hex words and numbers.
 _RULES: list[tuple[str, re.Pattern[str]]] = [
     ("url", re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>()\[\]]+")),
@@ -41,30 +39,22 @@ _NUMBER = re.compile(
 )
 # Digits glued to a word: blk_-1234, appattempt_1445_0020, broadcast_22, id=123, user42, port:8080.
 _GLUED_DIGITS = re.compile(r"(?<=[_#=:@-])-?\d+|(?<=[A-Za-z])\d{2,}(?![A-Za-z])")
-# A word made of hex characters with both letters and digits and at least 6 long: 9f4ef63, de9231d.
-_HEXWORD = re.compile(r"\b[0-9a-fA-F]{6,}\b")
 # Long runs of base64 / random tokens: 20+ characters mixing letters and digits.
 _TOKEN = re.compile(r"\b(?=[A-Za-z0-9+/=_-]*\d)(?=[A-Za-z0-9+/=_-]*[A-Za-z])[A-Za-z0-9+/=_-]{20,}\b")
 
 
-def _hexword(m: re.Match[str]) -> str:
-    w = m.group(0)
-    has_digit = any(c.isdigit() for c in w)
-    has_alpha = any(c.isalpha() for c in w)
-    return MASK if (has_digit and has_alpha) or (has_digit and len(w) >= 8) else w
+# A word of hex characters with both letters and digits, at least 6 long: 9f4ef63, de9231d.
+_HEXWORD_MIXED = r"\b(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{6,}\b"
 
-
+# One pass over the message: at each position the first kind that matches wins, in the order above.
+_ANY_VARIABLE = re.compile("|".join(
+    f"(?:{p})" for p in [*(r.pattern for _k, r in _RULES), _TOKEN.pattern, _HEXWORD_MIXED, _NUMBER.pattern,
+                         _GLUED_DIGITS.pattern]
+))
 # Runs of masks separated only by spaces or punctuation are one variable of varying length.
 _RUN = re.compile(r"<\*>(?:[\s,.:;/_-]*<\*>)+")
 
 
 def mask(message: str) -> str:
     """``message`` with its variable parts replaced by ``<*>``."""
-    text = message
-    for _kind, pattern in _RULES:
-        text = pattern.sub(MASK, text)
-    text = _TOKEN.sub(MASK, text)
-    text = _HEXWORD.sub(_hexword, text)
-    text = _NUMBER.sub(MASK, text)
-    text = _GLUED_DIGITS.sub(MASK, text)
-    return _RUN.sub(MASK, text)
+    return _RUN.sub(MASK, _ANY_VARIABLE.sub(MASK, message))
