@@ -1,0 +1,71 @@
+"""The lm-eval route: our YAML tasks (``evaluation/tasks``) through ``lm_eval.simple_evaluate`` with
+the ``local-completions`` model against an OpenAI-compatible server.
+
+lm-eval needs a tokenizer for log-likelihood requests (to count the context's tokens, then it sums the
+echoed ``token_logprobs[ctxlen:-1]``; ``max_tokens=1`` adds one generated token it drops). Its default
+``tokenizer_backend="auto"`` probes the server for ``/tokenize`` and otherwise loads the *model name*
+from the Hugging Face hub, which is unavailable here. So we pass ``tokenizer_backend="huggingface"``
+with ``tokenizer=<dir>``: the tokenizer embedded in the bundled GGUF, exported once to a local folder
+by transformers. Requests go as text (``tokenized_requests=False``): the server tokenises them itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from .data import TASKS_DIR
+
+
+def export_tokenizer(gguf_path: str | Path, dest: str | Path | None = None) -> Path:
+    """Save the GGUF's tokenizer as a plain Hugging Face tokenizer folder (cached by file path+size)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    gguf_path = Path(gguf_path)
+    if dest is None:
+        key = hashlib.sha1(f"{gguf_path.resolve()}:{gguf_path.stat().st_size}".encode()).hexdigest()[:12]
+        dest = Path(tempfile.gettempdir()) / f"aletheia-tokenizer-{key}"
+    dest = Path(dest)
+    if not (dest / "tokenizer_config.json").exists():
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
+        tok.save_pretrained(str(dest))
+    return dest
+
+
+def run_lm_eval(
+    base_url: str,
+    model: str,
+    *,
+    tasks: list[str] | None = None,
+    limit: int | float | None = None,
+    tokenizer_dir: str | Path | None = None,
+    include_path: str | Path | None = None,
+    num_concurrent: int = 1,
+    batch_size: int = 1,
+) -> dict:
+    """``lm_eval.simple_evaluate`` on our tasks; returns its ``results`` dict (task -> metric -> value)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import lm_eval
+    from lm_eval.tasks import TaskManager
+
+    from .perf import bundled_gguf
+
+    tok = Path(tokenizer_dir) if tokenizer_dir else export_tokenizer(bundled_gguf())
+    model_args = (
+        f"model={model},base_url={base_url.rstrip('/')}/completions,tokenizer_backend=huggingface,"
+        f"tokenizer={tok},tokenized_requests=False,num_concurrent={num_concurrent},max_retries=1,"
+        f"batch_size={batch_size}"
+    )
+    out = lm_eval.simple_evaluate(
+        model="local-completions",
+        model_args=model_args,
+        tasks=tasks or ["sysmcq"],
+        task_manager=TaskManager(include_path=str(include_path or TASKS_DIR)),
+        limit=limit,
+        batch_size=batch_size,
+        log_samples=False,
+    )
+    return out["results"]
