@@ -1,0 +1,52 @@
+"""Checks shared by several config kinds: secret-looking variables and mutable image references."""
+
+from __future__ import annotations
+
+import re
+
+# Names that say "credential". Matched on word parts so DB_PASSWORD and apiToken hit, PASSWORD_FILE does not.
+_SECRET_NAME = re.compile(
+    r"(?:^|[_\-.])(?:pass(?:word|wd)?|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|private[_\-]?key"
+    r"|client[_\-]?secret|credentials?|auth[_\-]?key)(?:$|[_\-.])",
+    re.IGNORECASE,
+)
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+# Suffixes that point at a secret instead of holding it.
+_SECRET_REFERENCE_SUFFIX = re.compile(r"[_\-.](?:file|path|env|name|ref|id|dir|length|len|ttl|url|header)$", re.I)
+_PLACEHOLDER = re.compile(r"^(?:\$\{?[A-Za-z_][A-Za-z0-9_]*.*\}?|\$\(.*\)|<[^>]*>|changeme|xxx+|\*+|none|null|"
+                          r"true|false|)$", re.IGNORECASE)
+
+
+def is_secret_name(name: str) -> bool:
+    """True when an environment variable name says it holds a credential."""
+    snake = _CAMEL.sub("_", name.strip())
+    return bool(_SECRET_NAME.search(snake)) and not _SECRET_REFERENCE_SUFFIX.search(snake)
+
+
+def is_literal_secret(name: str, value: str | None) -> bool:
+    """A credential-named variable with a literal value (not empty, not a ``$VAR`` reference)."""
+    if value is None or not is_secret_name(name):
+        return False
+    v = value.strip().strip("'\"")
+    return bool(v) and not _PLACEHOLDER.match(v)
+
+
+def image_tag_problem(image: str) -> str | None:
+    """Why an image reference is mutable: ``"latest"`` or ``"untagged"``; None when pinned (tag or digest).
+
+    Handles registries with ports (``host:5000/app``) and digests (``app@sha256:...``).
+    """
+    image = image.strip()
+    if not image or "$" in image or "{" in image:
+        return None  # a variable: cannot tell
+    if "@" in image:
+        return None
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return "untagged"
+    tag = last.rsplit(":", 1)[1]
+    if tag == "latest":
+        return "latest"
+    if not tag:
+        return "untagged"
+    return None

@@ -1,0 +1,227 @@
+"""nginx rules (NGX...): parsed with crossplane (from a private temporary copy), with inheritance-aware checks."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+
+import crossplane
+
+from .findings import Fix, Lines, Span, StaticFinding, TextEdit, finding, rule
+
+R_TOKENS = rule("NGX001", "nginx/server-tokens", "warning", "server_tokens is on (the default): nginx advertises its version.")
+R_PROTOCOLS = rule("NGX002", "nginx/old-tls", "warning", "ssl_protocols enables SSLv3, TLSv1 or TLSv1.1, which are broken or deprecated.")
+R_AUTOINDEX = rule("NGX003", "nginx/autoindex", "warning", "autoindex on lists directory contents to anyone.")
+R_BODY_SIZE = rule("NGX004", "nginx/no-client-max-body-size", "info",
+                   "client_max_body_size is not set: uploads over 1 MiB fail with 413 until someone notices.")
+R_ADD_HEADER = rule("NGX005", "nginx/add-header-inheritance", "warning",
+                    "add_header in a block drops every add_header inherited from the enclosing block.")
+R_ALIAS = rule("NGX006", "nginx/alias-traversal", "error",
+               "location without a trailing slash + alias with one allows path traversal (/static../etc).")
+R_PROXY_HOST = rule("NGX007", "nginx/proxy-without-host", "info",
+                    "proxy_pass without proxy_set_header Host: the upstream sees the proxy_pass host name.")
+R_CIPHERS = rule("NGX008", "nginx/weak-ciphers", "warning", "ssl_ciphers enables weak ciphers (RC4, DES, 3DES, MD5, NULL, EXPORT).")
+R_SYNTAX = rule("NGX009", "nginx/syntax", "error", "nginx would refuse to load this configuration.")
+
+_OLD_PROTOCOLS = {"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"}
+_WEAK_CIPHER = re.compile(r"(?:^|:)(?!!)\+?(?:[\w-]*-)?(RC4|DES|3DES|MD5|NULL|EXPORT|aNULL|eNULL)(?:[\w-]*)(?=:|$)",
+                          re.IGNORECASE)
+_BLOCKS_WITH_HEADERS = {"http", "server", "location", "if"}
+
+
+def looks_like_nginx(text: str) -> bool:
+    return bool(re.search(r"^\s*(?:server|location\s+[^{;]*|http|upstream\s+\S+|events)\s*\{", text, re.M)) or \
+        len(re.findall(r"^\s*(?:listen|server_name|proxy_pass|root|worker_processes|ssl_certificate|"
+                        r"error_log|access_log|include|proxy_set_header|fastcgi_pass)\s+[^;\n]+;", text, re.M)) >= 2
+
+
+def parse_nginx(text: str) -> dict:
+    """crossplane's payload for ``text`` (no includes followed; context checked only for whole configs)."""
+    whole_config = bool(re.search(r"^\s*(?:http|events)\s*\{", text, re.M))
+    fd, name = tempfile.mkstemp(suffix=".conf", prefix="aletheia-nginx-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as f:
+            f.write(text)
+        payload = crossplane.parse(name, single=True, catch_errors=True, check_ctx=whole_config, check_args=True,
+                                   comments=False)
+    finally:
+        os.unlink(name)
+    for err in payload.get("errors", []):
+        err["error"] = re.sub(r" in \S*aletheia-nginx-\S*?:\d+$", "", str(err.get("error", "")))
+    return payload
+
+
+def analyse_nginx(text: str) -> list[StaticFinding]:
+    lines = Lines(text)
+    try:
+        payload = parse_nginx(text)
+    except Exception as e:  # crossplane raises for unbalanced braces in the lexer
+        line = max(getattr(e, "lineno", 1) or 1, 1) - 1
+        msg = re.sub(r" in \S*aletheia-nginx-\S*?:\d+$", "", str(e))
+        return [finding(R_SYNTAX, msg, lines.whole(min(line, len(lines) - 1)))]
+    out: list[StaticFinding] = []
+    for err in payload.get("errors", []):
+        line = max((err.get("line") or 1) - 1, 0)
+        out.append(finding(R_SYNTAX, err["error"], lines.whole(min(line, max(len(lines) - 1, 0)))))
+    configs = payload.get("config") or []
+    parsed = configs[0].get("parsed", []) if configs else []
+    _Walker(lines, out).walk(parsed, [])
+    out += _whole_file_checks(lines, parsed)
+    return out
+
+
+def _directive_span(lines: Lines, stmt: dict) -> Span:
+    line = stmt["line"] - 1
+    return lines.find(stmt["directive"], line, word=True) or lines.whole(line)
+
+
+def _args_span(lines: Lines, stmt: dict) -> Span | None:
+    """The span from the first to the last argument, when all are on the directive's line."""
+    d = _directive_span(lines, stmt)
+    if not stmt["args"] or d.line != stmt["line"] - 1:
+        return None
+    s = lines.get(d.line)
+    col, first = d.end_col, None
+    for arg in stmt["args"]:
+        i = s.find(arg, col)
+        if i < 0:
+            return None
+        first = i if first is None else first
+        col = i + len(arg)
+    return Span.on_line(d.line, first, col)
+
+
+def _arg_span(lines: Lines, stmt: dict, index: int) -> Span | None:
+    d = _directive_span(lines, stmt)
+    s, col = lines.get(d.line), d.end_col
+    for i, arg in enumerate(stmt["args"]):
+        j = s.find(arg, col)
+        if j < 0:
+            return None
+        if i == index:
+            return Span.on_line(d.line, j, j + len(arg))
+        col = j + len(arg)
+    return None
+
+
+class _Walker:
+    def __init__(self, lines: Lines, out: list[StaticFinding]):
+        self.lines, self.out = lines, out
+
+    def walk(self, stmts: list[dict], ancestors: list[dict]) -> None:
+        for stmt in stmts:
+            self.check(stmt, stmts, ancestors)
+            if "block" in stmt:
+                self.walk(stmt["block"], ancestors + [stmt])
+
+    def check(self, stmt: dict, siblings: list[dict], ancestors: list[dict]) -> None:
+        d, args, lines = stmt["directive"], stmt["args"], self.lines
+        if d == "server_tokens" and args[:1] == ["on"]:
+            arg = _arg_span(lines, stmt, 0)
+            fix = Fix("Set server_tokens off", (TextEdit(arg, "off"),)) if arg else None
+            self.out.append(finding(R_TOKENS, "server_tokens on puts the nginx version in every error page and "
+                                    "Server header, which helps attackers pick exploits.", _directive_span(lines, stmt), fix))
+        elif d == "ssl_protocols":
+            old = [a for a in args if a in _OLD_PROTOCOLS]
+            if old:
+                span = _args_span(lines, stmt)
+                fix = Fix("Allow only TLSv1.2 and TLSv1.3", (TextEdit(span, "TLSv1.2 TLSv1.3"),)) if span else None
+                self.out.append(finding(R_PROTOCOLS, f"ssl_protocols enables {', '.join(old)}: broken or deprecated "
+                                        "(POODLE, BEAST; RFC 8996). Use TLSv1.2 TLSv1.3.",
+                                        span or _directive_span(lines, stmt), fix))
+        elif d == "ssl_ciphers" and args:
+            weak = sorted({m.group(1).upper() for m in _WEAK_CIPHER.finditer(args[0])})
+            if weak:
+                self.out.append(finding(R_CIPHERS, f"ssl_ciphers enables weak ciphers ({', '.join(weak)}); "
+                                        "exclude them (e.g. `!aNULL:!MD5:!RC4`) or use a modern cipher list.",
+                                        _arg_span(lines, stmt, 0) or _directive_span(lines, stmt)))
+        elif d == "autoindex" and args[:1] == ["on"]:
+            arg = _arg_span(lines, stmt, 0)
+            fix = Fix("Set autoindex off", (TextEdit(arg, "off"),)) if arg else None
+            self.out.append(finding(R_AUTOINDEX, "autoindex on lets anyone list the directory: backups, .git and "
+                                    "other files nobody meant to publish.", _directive_span(lines, stmt), fix))
+        elif d == "alias" and ancestors and ancestors[-1]["directive"] == "location":
+            self.check_alias(stmt, ancestors[-1])
+        elif d == "proxy_pass":
+            self.check_proxy_host(stmt, siblings, ancestors)
+        if "block" in stmt and d in _BLOCKS_WITH_HEADERS:
+            self.check_add_header(stmt, ancestors)
+
+    def check_alias(self, alias: dict, location: dict) -> None:
+        args = location["args"]
+        if not args or not alias["args"]:
+            return
+        if args[0] in ("^~",) and len(args) > 1:
+            prefix = args[1]
+        elif args[0] in ("=", "~", "~*", "@") or args[0].startswith("@"):
+            return
+        else:
+            prefix = args[0]
+        if prefix.endswith("/") or not alias["args"][0].endswith("/"):
+            return
+        loc_arg = _arg_span(self.lines, location, len(args) - 1)
+        fix = None
+        if loc_arg:
+            end = Span.on_line(loc_arg.line, loc_arg.end_col, loc_arg.end_col)
+            fix = Fix("Add a trailing slash to the location", (TextEdit(end, "/"),))
+        self.out.append(finding(R_ALIAS, f"`location {prefix}` has no trailing slash but its alias does: "
+                                f"`{prefix}../` maps outside `{alias['args'][0]}` (off-by-slash traversal). "
+                                f"Use `location {prefix}/`.", _directive_span(self.lines, alias), fix))
+
+    def check_proxy_host(self, stmt: dict, siblings: list[dict], ancestors: list[dict]) -> None:
+        levels = [siblings] + [a.get("block", []) for a in reversed(ancestors)][1:]
+        for level in levels:
+            headers = [s for s in level if s["directive"] == "proxy_set_header"]
+            if headers:  # proxy_set_header is inherited only when a level defines none
+                if any(h["args"] and h["args"][0].lower() == "host" for h in headers):
+                    return
+                break
+        self.out.append(finding(R_PROXY_HOST, "proxy_pass without `proxy_set_header Host $host;`: the upstream "
+                                "receives the proxy_pass host name, which breaks virtual hosts and redirects.",
+                                _directive_span(self.lines, stmt)))
+
+    def check_add_header(self, block: dict, ancestors: list[dict]) -> None:
+        own = [s for s in block["block"] if s["directive"] == "add_header"]
+        if not own:
+            return
+        for anc in reversed(ancestors):
+            inherited = [s for s in anc.get("block", []) if s["directive"] == "add_header"]
+            if inherited:
+                own_names = {s["args"][0].lower() for s in own if s["args"]}
+                lost = [s["args"][0] for s in inherited if s["args"] and s["args"][0].lower() not in own_names]
+                if lost:
+                    self.out.append(finding(R_ADD_HEADER, f"add_header in this {block['directive']} block drops the "
+                                            f"headers set in the enclosing {anc['directive']}: {', '.join(lost)}. "
+                                            "Repeat them here (or use an include).",
+                                            _directive_span(self.lines, own[0])))
+                return
+
+
+def _whole_file_checks(lines: Lines, parsed: list[dict]) -> list[StaticFinding]:
+    out = []
+    all_stmts = list(_iter(parsed))
+    names = {s["directive"] for s in all_stmts}
+    http = next((s for s in parsed if s["directive"] == "http"), None)
+    servers = [s for s in all_stmts if s["directive"] == "server" and "block" in s]
+    if http is not None and "server_tokens" not in names:
+        span = _directive_span(lines, http)
+        fix = None
+        head = lines.get(span.line)
+        if head.rstrip().endswith("{"):
+            indent = head[: len(head) - len(head.lstrip())] + "    "
+            end = lines.end_of(span.line)
+            fix = Fix("Add server_tokens off", (TextEdit(end, f"\n{indent}server_tokens off;"),))
+        out.append(finding(R_TOKENS, "server_tokens is not set, so it is on: nginx advertises its version in the "
+                           "Server header and error pages.", span, fix, severity="info"))
+    if (http is not None or servers) and "client_max_body_size" not in names:
+        anchor = http if http is not None else servers[0]
+        out.append(finding(R_BODY_SIZE, "client_max_body_size is not set: the default of 1m rejects larger uploads "
+                           "with 413. Set it to what the application accepts.", _directive_span(lines, anchor)))
+    return out
+
+
+def _iter(stmts: list[dict]):
+    for s in stmts:
+        yield s
+        yield from _iter(s.get("block", []))
