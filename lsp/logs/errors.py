@@ -21,7 +21,7 @@ _CRITICAL = re.compile(
 )
 # Words that say on their own that something went wrong.
 _ERROR_STRONG = re.compile(
-    r"\b(?:ERROR|SEVERE|Traceback \(most recent call last\)|Unhandled|uncaught|"
+    r"\b(?:ERROR|SEVERE|Traceback \(most recent call last\)|Unhandled|uncaught|Exception\b|Error:|"
     r"[A-Z]\w*(?:Exception|Error)\b|Exception in thread|exception:)", re.UNICODE
 )
 # Words that usually mark a failure, but that healthy systems also log at INFO (retries, probes).

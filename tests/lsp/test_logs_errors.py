@@ -1,0 +1,178 @@
+"""Error grouping of lsp.logs: severities from levels and from content, repeated errors grouped by
+template, and Java / Python / Go stack traces attached to the error that starts them."""
+
+from __future__ import annotations
+
+import json
+
+from lsp.logs import analyse_log, context_excerpt
+from lsp.logs.errors import exception_name, line_severity
+
+JAVA_APP = """\
+2024-03-01 10:00:00,001 INFO  [main] com.acme.App: Starting service on port 8080
+2024-03-01 10:00:01,002 INFO  [main] com.acme.App: Connected to db at 10.0.0.5:5432 in 120ms
+2024-03-01 10:00:02,003 ERROR [worker-1] com.acme.Handler: Request 8812 failed
+java.lang.IllegalStateException: connection pool exhausted (size=20)
+\tat com.acme.db.Pool.acquire(Pool.java:88)
+\tat com.acme.Handler.handle(Handler.java:42)
+Caused by: java.net.SocketTimeoutException: Read timed out
+\tat java.base/java.net.SocketInputStream.read(SocketInputStream.java:168)
+\t... 12 more
+2024-03-01 10:00:03,004 INFO  [main] com.acme.App: Connected to db at 10.0.0.6:5432 in 98ms
+2024-03-01 10:00:04,005 ERROR [worker-2] com.acme.Handler: Request 9913 failed
+java.lang.IllegalStateException: connection pool exhausted (size=20)
+\tat com.acme.db.Pool.acquire(Pool.java:88)
+Caused by: java.net.SocketTimeoutException: Read timed out
+\tat java.base/java.net.SocketInputStream.read(SocketInputStream.java:168)
+2024-03-01 10:00:05,006 WARN  [main] com.acme.Cache: Cache miss ratio 0.93 above 0.5
+2024-03-01 10:00:06,007 INFO  [main] com.acme.App: Connected to db at 10.0.0.7:5432 in 77ms
+"""
+
+PYTHON_APP = """\
+2024-05-02 08:15:00,100 - worker - INFO - processed batch 1 in 0.52s
+2024-05-02 08:15:01,200 - worker - ERROR - batch 2 crashed
+Traceback (most recent call last):
+  File "/srv/app/worker.py", line 40, in run
+    self.process(batch)
+  File "/srv/app/worker.py", line 61, in process
+    total = sum(item["price"] for item in batch)
+KeyError: 'price'
+2024-05-02 08:15:02,300 - worker - INFO - processed batch 3 in 0.47s
+2024-05-02 08:15:03,400 - worker - CRITICAL - database unavailable, shutting down
+"""
+
+GO_PANIC = """\
+2024/06/01 12:00:00 listening on :8080
+2024/06/01 12:00:05 handling request id=17
+panic: runtime error: index out of range [5] with length 3
+
+goroutine 1 [running]:
+main.handler(0xc000010000)
+\t/home/dev/app/main.go:21 +0x1d
+main.main()
+\t/home/dev/app/main.go:9 +0x25
+exit status 2
+"""
+
+
+def test_java_trace_attached_and_repeats_grouped():
+    report = analyse_log(JAVA_APP)
+    errors = [g for g in report.error_groups if g.severity == "error"]
+    assert len(errors) == 1, [(g.template, g.lines) for g in report.error_groups]
+    group = errors[0]
+    assert group.template == "Request <*> failed"
+    assert group.count == 2 and group.lines == [3, 11] and group.first_line == 3
+    assert group.stack_trace == [4, 5, 6, 7, 8, 9]  # exception line, frames, Caused by, "... 12 more"
+    assert group.exception == "java.net.SocketTimeoutException"  # the root cause
+    assert "Request 8812 failed" in group.sample
+    # Frames are not lines of their own: no template covers them.
+    covered = {line for t in report.templates for line in t.lines}
+    assert covered.isdisjoint({4, 5, 6, 7, 8, 9, 12, 13, 14, 15})
+    # The warning has its own group.
+    warnings = [g for g in report.error_groups if g.severity == "warning"]
+    assert [g.lines for g in warnings] == [[16]]
+
+
+def test_templates_most_frequent_first_with_one_based_lines():
+    report = analyse_log(JAVA_APP)
+    counts = [t.count for t in report.templates]
+    assert counts == sorted(counts, reverse=True)
+    top = report.templates[0]
+    assert top.template == "Connected to db at <*> in <*>"
+    assert top.lines == [2, 10, 17] and top.count == 3
+    assert [t.id for t in report.templates] == list(range(1, len(report.templates) + 1))
+    assert report.total_lines == 17 and not report.truncated
+
+
+def test_python_traceback_attached_to_logged_error():
+    report = analyse_log(PYTHON_APP)
+    by_severity = {g.severity: g for g in report.error_groups}
+    assert set(by_severity) == {"error", "critical"}
+    crashed = by_severity["error"]
+    assert crashed.lines == [2] and crashed.stack_trace == [3, 4, 5, 6, 7, 8]
+    assert crashed.exception == "KeyError"
+    assert by_severity["critical"].lines == [10]
+    assert report.error_groups[0].severity == "critical"  # worst first
+
+
+def test_bare_python_traceback_is_one_error_named_by_its_exception():
+    text = "starting\nTraceback (most recent call last):\n  File \"x.py\", line 1, in <module>\n" \
+           "    main()\nValueError: bad input 42\nstarting\n"
+    report = analyse_log(text)
+    assert len(report.error_groups) == 1
+    group = report.error_groups[0]
+    assert group.lines == [2] and group.stack_trace == [3, 4, 5]
+    assert group.template.startswith("ValueError: bad input")
+    assert group.exception == "ValueError"
+
+
+def test_go_panic_is_critical_with_goroutine_trace():
+    report = analyse_log(GO_PANIC)
+    assert report.error_groups[0].severity == "critical"
+    panic = report.error_groups[0]
+    assert panic.lines == [3]
+    assert panic.stack_trace == [5, 6, 7, 8, 9, 10]  # blank line skipped, goroutine frames, exit status
+    assert "index out of range" in panic.template
+
+
+def test_repeated_errors_with_varying_numbers_form_one_group():
+    lines = []
+    for i in range(50):
+        lines.append(f"2024-01-01T00:{i // 60:02d}:{i % 60:02d}Z INFO request {1000 + i} served in {i * 7} ms")
+        if i % 5 == 0:
+            lines.append(f"2024-01-01T00:{i // 60:02d}:{i % 60:02d}Z ERROR upstream 10.1.{i}.9:{8000 + i} "
+                         f"timed out after {30 + i}s (attempt {i % 3 + 1})")
+    report = analyse_log("\n".join(lines))
+    assert len(report.error_groups) == 1
+    group = report.error_groups[0]
+    assert group.count == 10 and group.severity == "error"
+    assert "timed out after" in group.template
+    assert len(report.templates) == 2
+
+
+def test_severity_from_level_and_from_content():
+    assert line_severity("error", "anything") == "error"
+    assert line_severity("", "java.lang.NullPointerException at foo") == "error"
+    assert line_severity("info", "Exception in receiveBlock for block blk_1") == "error"
+    assert line_severity("", "connect to 10.0.0.1 port 22: Connection refused") == "error"
+    assert line_severity("info", "connection refused, retrying") == "warning"  # INFO lowers weak words
+    assert line_severity("", "Out of memory: Killed process 4242 (java)") == "critical"
+    assert line_severity("", "kernel: nginx invoked oom-killer: gfp_mask=0x201da") == "critical"
+    assert line_severity("", "FATAL: password authentication failed for user app") == "critical"
+    assert line_severity("info", "finished with 0 errors") == ""
+    assert line_severity("info", "user logged in") == ""
+    assert line_severity("warning", "disk at 85%") == "warning"
+    assert line_severity("debug", "retrying") == ""
+
+
+def test_exception_name_prefers_root_cause_and_last_python_line():
+    assert exception_name(["x", "java.io.IOException: a", "Caused by: java.net.ConnectException: b"]) \
+        == "java.net.ConnectException"
+    assert exception_name(["Traceback (most recent call last):", '  File "a.py"', "ValueError: x"]) == "ValueError"
+    assert exception_name(["nothing to see"]) == ""
+
+
+def test_level_less_plain_text_still_finds_errors():
+    text = "compiling\nlinking\nerror: undefined reference to `foo'\ncollect2: error: ld returned 1 exit status\n"
+    report = analyse_log(text)
+    assert sorted(line for g in report.error_groups for line in g.lines) == [3, 4]
+
+
+def test_report_is_json_ready():
+    data = analyse_log(JAVA_APP, source="app.log").to_dict()
+    round_trip = json.loads(json.dumps(data))
+    assert round_trip["source"] == "app.log"
+    assert round_trip["error_groups"][0]["stack_trace"] == [4, 5, 6, 7, 8, 9]
+    assert {"id", "template", "count", "lines"} <= set(round_trip["templates"][0])
+
+
+def test_context_excerpt_around_error():
+    excerpt, first = context_excerpt(JAVA_APP, 11, before=2, after=3)
+    assert first == 9
+    lines = excerpt.split("\n")
+    assert len(lines) == 6 and "Request 9913 failed" in lines[2]
+    # Clamped at both ends.
+    excerpt, first = context_excerpt(JAVA_APP, 1, before=10, after=1)
+    assert first == 1 and len(excerpt.split("\n")) == 2
+    excerpt, first = context_excerpt(JAVA_APP, 10_000, before=1, after=10)
+    assert first == 16 and excerpt.split("\n")[-1].endswith("in 77ms")
