@@ -1,0 +1,124 @@
+"""The FastAPI application: routes, error handlers, API-key check, body-size limit, request metrics."""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import errors
+from .deps import ServerState
+from .engines.base import Engine
+from .metrics import Metrics
+from .registry import ModelRegistry, ModelSpec, discover
+from .routes import chat, completions, embeddings, models, system
+from .settings import Settings
+
+_ENDPOINTS = {"/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "/health", "/metrics"}
+
+
+class _Guard:
+    """Pure ASGI middleware: 413 for oversized bodies (declared or streamed), 401 without the API key,
+    and a requests counter by endpoint and status."""
+
+    def __init__(self, app: ASGIApp, settings: Settings, metrics: Metrics) -> None:
+        self.app, self.settings, self.metrics = app, settings, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path = scope["path"]
+        endpoint = path if path in _ENDPOINTS else ("/v1/models/{id}" if path.startswith("/v1/models/") else "other")
+        status_seen = {"code": 500}
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_seen["code"] = message["status"]
+            await send(message)
+
+        try:
+            headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            limit = self.settings.max_body_bytes
+            declared = headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                return await self._reject(scope, counting_send, 413, f"The request body is larger than {limit} bytes.")
+            if self.settings.api_key and path.startswith("/v1/"):
+                auth = headers.get("authorization", "")
+                token = auth[7:] if auth.lower().startswith("bearer ") else ""
+                if not hmac.compare_digest(token.encode(), self.settings.api_key.encode()):
+                    return await self._reject(scope, counting_send, 401, "Incorrect or missing API key.",
+                                              code="invalid_api_key")
+            received = 0
+
+            async def limited_receive() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > limit:
+                        raise _BodyTooLarge()
+                return message
+
+            try:
+                await self.app(scope, limited_receive, counting_send)
+            except _BodyTooLarge:
+                await self._reject(scope, counting_send, 413, f"The request body is larger than {limit} bytes.")
+        finally:
+            self.metrics.requests.labels(endpoint, str(status_seen["code"])).inc()
+
+    @staticmethod
+    async def _reject(scope, send, status: int, message: str, code: str | None = None) -> None:
+        response = errors.error_response(status, message, code=code)
+        await response(scope, _no_receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def make_engine_factory(settings: Settings, metrics: Metrics):
+    def make(spec: ModelSpec) -> Engine:
+        if settings.engine == "vllm":
+            from .engines.vllm_engine import VLLMEngine
+
+            engine = VLLMEngine(spec.path, n_ctx=settings.ctx_size, n_parallel=settings.parallel,
+                                max_waiting=settings.queue_size)
+        else:
+            from .engines.llama_batched import LlamaBatchedEngine
+            from .engines.llama_model import LlamaModel
+
+            engine = LlamaBatchedEngine(
+                LlamaModel(spec.path), n_ctx=settings.ctx_size, n_parallel=settings.parallel,
+                n_batch=settings.batch_size, n_threads=settings.threads, max_waiting=settings.queue_size,
+                kv_unified=settings.kv_unified, observer=metrics.step_observer(spec.id),
+            )
+        metrics.track_engine(spec.id, engine.stats)
+        return engine
+
+    return make
+
+
+def create_app(settings: Settings, registry: ModelRegistry | None = None) -> FastAPI:
+    metrics = Metrics()
+    if registry is None:
+        registry = ModelRegistry(discover(settings.models, settings.models_dir), make_engine_factory(settings, metrics))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        registry.load_in_background()
+        yield
+        registry.close()
+
+    app = FastAPI(title="Aletheia", version="0.1.0", lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app.state.server = ServerState(settings=settings, registry=registry, metrics=metrics)
+    errors.install(app)
+    for module in (chat, completions, embeddings, models, system):
+        app.include_router(module.router)
+    app.add_middleware(_Guard, settings=settings, metrics=metrics)
+    return app

@@ -1,0 +1,1 @@
+"""Engines: a request in, a stream of tokens out (see ``base.Engine``)."""

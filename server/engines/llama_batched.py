@@ -1,0 +1,467 @@
+"""Continuous batching over one llama.cpp context: many concurrent streams, one ``llama_decode`` per step.
+
+A dedicated thread runs the scheduler loop. Each step it
+  1. drops cancelled sequences (their slot and KV cells are freed at once),
+  2. admits waiting requests, first come first served, into free slots (a slot = one llama.cpp seq_id),
+  3. builds one batch: the last sampled token of every decoding sequence, then prompt chunks of newly
+     admitted requests with the remaining token budget (chunked prefill, so a long prompt never stalls
+     the running streams for more than one step),
+  4. calls ``llama_decode`` once, and
+  5. samples every sequence with its own llama.cpp sampler chain (penalties, temperature, top-p, seeded
+     dist; a grammar sampler joins the chain when a request carries one).
+
+``n > 1`` runs as n sequences that share the prompt: it is decoded once on the first sequence, whose KV
+cells are then copied to the others (``llama_memory_seq_cp``), and all n sample from the same logits.
+The event loop talks to the thread through a condition variable (in) and ``call_soon_threadsafe`` (out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import collections
+import ctypes
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import llama_cpp
+import numpy as np
+
+from .base import (
+    Engine,
+    EngineEvent,
+    GenerationRequest,
+    PromptLogprobs,
+    PromptTooLong,
+    QueueFull,
+    SamplingParams,
+    TokenLogprob,
+    TokenOutput,
+    TooManySequences,
+)
+from .llama_model import LlamaModel
+
+log = logging.getLogger("server.engine")
+
+StepObserver = Callable[[int, int, int, float], None]  # (batch sequences, prompt tokens, generated tokens, seconds)
+
+
+@dataclass(eq=False)
+class _Sequence:
+    index: int  # choice index within its request
+    slot: int = -1
+    sampler: object = None
+    n_past: int = 0  # tokens in this sequence's KV cells
+    pending: int | None = None  # sampled token not yet decoded
+    generated: int = 0
+    batch_idx: int = -1  # where this sequence's logits are in the current batch
+    decoder: codecs.IncrementalDecoder = field(
+        default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace")
+    )
+    finished: bool = False
+
+
+@dataclass(eq=False)
+class _Request:
+    spec: GenerationRequest
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue
+    max_tokens: int
+    seqs: list[_Sequence] = field(default_factory=list)
+    prefilled: int = 0  # prompt tokens decoded so far (on seqs[0])
+    cancelled: bool = False
+    done: bool = False
+    arrival: float = field(default_factory=time.monotonic)
+
+    def emit(self, item) -> None:
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
+
+
+_END = object()
+
+
+class TokenStream:
+    """The async iterator a client of the engine reads; ``aclose()`` (or garbage collection) cancels."""
+
+    def __init__(self, engine: "LlamaBatchedEngine", req: _Request) -> None:
+        self._engine, self._req = engine, req
+
+    def __aiter__(self) -> "TokenStream":
+        return self
+
+    async def __anext__(self) -> EngineEvent:
+        item = await self._req.queue.get()
+        if item is _END:
+            self._req.done = True
+            raise StopAsyncIteration
+        if isinstance(item, BaseException):
+            self._req.done = True
+            raise item
+        return item
+
+    async def aclose(self) -> None:
+        self._engine._cancel(self._req)
+
+    def __del__(self) -> None:
+        if not self._req.done:
+            self._engine._cancel(self._req)
+
+
+class LlamaBatchedEngine(Engine):
+    def __init__(
+        self,
+        model: LlamaModel,
+        *,
+        n_ctx: int = 4096,
+        n_parallel: int = 8,
+        n_batch: int = 512,
+        n_threads: int = 2,
+        max_waiting: int = 64,
+        kv_unified: bool = False,
+        observer: StepObserver | None = None,
+    ) -> None:
+        self.model = model
+        self.model_path = model.path
+        self.n_ctx = min(n_ctx, model.n_ctx_train) if model.n_ctx_train > 0 else n_ctx
+        self.n_parallel = n_parallel
+        self.n_batch = n_batch
+        self.n_threads = n_threads
+        self.max_waiting = max_waiting
+        self.observer = observer
+        self.ctx = model.new_context(
+            n_ctx=self.n_ctx * n_parallel,
+            n_seq_max=n_parallel,
+            n_batch=n_batch,
+            n_threads=n_threads,
+            kv_unified=kv_unified,
+        )
+        self.mem = llama_cpp.llama_get_memory(self.ctx)
+        self.batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
+        self._cond = threading.Condition()
+        self._waiting: collections.deque[_Request] = collections.deque()
+        self._running: list[_Request] = []
+        self._free_slots = list(range(n_parallel))
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self._embedder = None
+        self._embed_lock = threading.Lock()
+
+    # -- Engine interface: vocabulary ---------------------------------------------------------------
+
+    def tokenize(self, text: str, *, add_special: bool = True) -> list[int]:
+        return self.model.tokenize(text, add_special=add_special)
+
+    def token_bytes(self, token: int) -> bytes:
+        return self.model.token_bytes(token)
+
+    def detokenize(self, tokens: list[int]) -> str:
+        return self.model.detokenize(tokens)
+
+    @property
+    def chat_template(self) -> str | None:
+        return self.model.chat_template
+
+    @property
+    def special_tokens(self) -> dict[str, str]:
+        return {"bos_token": self.model.token_text(self.model.bos), "eos_token": self.model.token_text(self.model.eos)}
+
+    @property
+    def adds_bos(self) -> bool:
+        return self.model.add_bos
+
+    def stats(self) -> dict[str, int]:
+        with self._cond:
+            running = sum(len(r.seqs) for r in self._running)
+            return {"running": running, "waiting": len(self._waiting), "slots": self.n_parallel}
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="llama-batched", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        if self._thread:
+            self._thread.join(timeout=10)
+        llama_cpp.llama_batch_free(self.batch)
+        llama_cpp.llama_free(self.ctx)
+        if self._embedder is not None:
+            llama_cpp.llama_free(self._embedder)
+
+    # -- Engine interface: generation ---------------------------------------------------------------
+
+    def _validate(self, spec: GenerationRequest) -> int:
+        n_prompt = len(spec.prompt)
+        if n_prompt == 0:
+            raise ValueError("the prompt is empty")
+        if spec.n > self.n_parallel:
+            raise TooManySequences(spec.n, self.n_parallel)
+        max_tokens = spec.params.max_tokens
+        if max_tokens is not None and n_prompt + max_tokens > self.n_ctx:
+            raise PromptTooLong(n_prompt, self.n_ctx, max_tokens)
+        if n_prompt + (1 if max_tokens is None or max_tokens > 0 else 0) > self.n_ctx:
+            raise PromptTooLong(n_prompt, self.n_ctx)
+        return self.n_ctx - n_prompt if max_tokens is None else max_tokens
+
+    def generate(self, spec: GenerationRequest) -> "TokenStream":
+        """Validate and enqueue at once (raising PromptTooLong / QueueFull / TooManySequences here, before
+        any response is sent), then stream. Closing the stream cancels the request."""
+        max_tokens = self._validate(spec)
+        req = _Request(spec=spec, loop=asyncio.get_running_loop(), queue=asyncio.Queue(), max_tokens=max_tokens)
+        with self._cond:
+            if len(self._waiting) >= self.max_waiting:
+                raise QueueFull(len(self._waiting))
+            self._waiting.append(req)
+            self._cond.notify()
+        return TokenStream(self, req)
+
+    def _cancel(self, req: _Request) -> None:
+        with self._cond:
+            if not req.done:
+                req.cancelled = True
+                self._cond.notify()
+
+    # -- the scheduler thread -----------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stop and not self._running and not self._waiting:
+                    self._cond.wait()
+                if self._stop:
+                    break
+                self._reap_cancelled()
+                self._admit()
+            if not self._running:
+                continue
+            try:
+                self._step()
+            except Exception as exc:  # a failed step fails its requests, never the server
+                log.exception("engine step failed")
+                with self._cond:
+                    for req in list(self._running):
+                        self._finish(req, error=RuntimeError(f"generation failed: {exc}"))
+
+    def _reap_cancelled(self) -> None:
+        for req in [r for r in self._running if r.cancelled]:
+            self._finish(req)
+        if any(r.cancelled for r in self._waiting):
+            self._waiting = collections.deque(r for r in self._waiting if not r.cancelled)
+
+    def _admit(self) -> None:
+        # First come, first served: the head of the queue waits for enough free slots rather than being
+        # overtaken by smaller requests behind it.
+        while self._waiting and len(self._free_slots) >= self._waiting[0].spec.n:
+            req = self._waiting.popleft()
+            for i in range(req.spec.n):
+                seq = _Sequence(index=i, slot=self._free_slots.pop(0))
+                seq.sampler = self._make_sampler(req.spec.params, i)
+                llama_cpp.llama_memory_seq_rm(self.mem, seq.slot, -1, -1)
+                req.seqs.append(seq)
+            self._running.append(req)
+
+    def _finish(self, req: _Request, error: BaseException | None = None) -> None:
+        """Free a request's slots and KV cells and close its stream. Call with the lock held."""
+        for seq in req.seqs:
+            if seq.slot >= 0:
+                llama_cpp.llama_memory_seq_rm(self.mem, seq.slot, -1, -1)
+                self._free_slots.append(seq.slot)
+                seq.slot = -1
+            if seq.sampler is not None:
+                llama_cpp.llama_sampler_free(seq.sampler)
+                seq.sampler = None
+        self._free_slots.sort()
+        if req in self._running:
+            self._running.remove(req)
+        req.done = True
+        if not req.cancelled:
+            if error is not None:
+                req.emit(error)
+            req.emit(_END)
+
+    def _make_sampler(self, p: SamplingParams, index: int):
+        params = llama_cpp.llama_sampler_chain_default_params()
+        chain = llama_cpp.llama_sampler_chain_init(params)
+        add = lambda s: llama_cpp.llama_sampler_chain_add(chain, s)  # noqa: E731
+        if p.grammar:
+            grammar = llama_cpp.llama_sampler_init_grammar(self.model.vocab, p.grammar.encode(), b"root")
+            if not grammar:
+                llama_cpp.llama_sampler_free(chain)
+                raise ValueError("invalid grammar")
+            add(grammar)
+        if p.presence_penalty or p.frequency_penalty:
+            add(llama_cpp.llama_sampler_init_penalties(self.model.n_vocab, 64, 1.0, p.frequency_penalty, p.presence_penalty))
+        if p.temperature <= 0.0:
+            add(llama_cpp.llama_sampler_init_greedy())
+        else:
+            add(llama_cpp.llama_sampler_init_temp(p.temperature))
+            if p.top_p < 1.0:
+                add(llama_cpp.llama_sampler_init_top_p(p.top_p, 1))
+            seed = p.seed if p.seed is not None else random.getrandbits(32)
+            # each of the n sequences of one request gets its own, reproducible stream of randomness
+            add(llama_cpp.llama_sampler_init_dist((seed + index * 0x9E3779B1) & 0xFFFFFFFF))
+        return chain
+
+    def _step(self) -> None:
+        batch, n = self.batch, 0
+        decoding: list[tuple[_Request, _Sequence]] = []
+        prefill: list[tuple[_Request, int, int, int]] = []  # (request, start, end, batch index of start)
+        for req in self._running:
+            for seq in req.seqs:
+                seq.batch_idx = -1
+                if seq.pending is not None and not seq.finished:
+                    self._batch_add(n, seq.pending, seq.n_past, seq.slot, True)
+                    seq.batch_idx = n
+                    seq.n_past += 1
+                    seq.pending = None
+                    decoding.append((req, seq))
+                    n += 1
+        budget = self.n_batch - n
+        for req in self._running:
+            if budget <= 0:
+                break
+            total = len(req.spec.prompt)
+            if req.prefilled >= total:
+                continue
+            start, end = req.prefilled, min(total, req.prefilled + budget)
+            want_all = req.spec.prompt_logprobs is not None
+            lead = req.seqs[0]
+            for pos in range(start, end):
+                self._batch_add(n, req.spec.prompt[pos], pos, lead.slot, want_all or pos == total - 1)
+                n += 1
+            prefill.append((req, start, end, n - (end - start)))
+            req.prefilled = end
+            lead.n_past = end
+            budget -= end - start
+        if n == 0:
+            return
+        batch.n_tokens = n
+        t0 = time.perf_counter()
+        rc = llama_cpp.llama_decode(self.ctx, batch)
+        if rc != 0:
+            raise RuntimeError(f"llama_decode returned {rc}")
+        elapsed = time.perf_counter() - t0
+
+        with self._cond:
+            n_prompt_tokens = 0
+            for req, start, end, first_idx in prefill:
+                n_prompt_tokens += end - start
+                if not req.cancelled:
+                    self._after_prefill(req, start, end, first_idx)
+            for req, seq in decoding:
+                if not req.cancelled and not seq.finished:
+                    self._sample(req, seq, seq.batch_idx)
+            for req in list(self._running):
+                if not req.cancelled and all(s.finished for s in req.seqs) and req.seqs:
+                    self._finish(req)
+        if self.observer:
+            self.observer(len(decoding) + len(prefill), n_prompt_tokens, len(decoding), elapsed)
+
+    def _after_prefill(self, req: _Request, start: int, end: int, first_idx: int) -> None:
+        total = len(req.spec.prompt)
+        k = req.spec.prompt_logprobs
+        if k is not None:
+            tokens = []
+            if start == 0:
+                tokens.append(TokenLogprob(req.spec.prompt[0], None, []))
+            for j, pos in enumerate(range(start, end)):
+                if pos + 1 < total:
+                    tokens.append(self._logprob(first_idx + j, req.spec.prompt[pos + 1], k))
+            req.emit(PromptLogprobs(tokens))
+        if end < total:
+            return
+        lead = req.seqs[0]
+        last_idx = first_idx + (end - start) - 1
+        for seq in req.seqs[1:]:
+            llama_cpp.llama_memory_seq_cp(self.mem, lead.slot, seq.slot, -1, -1)
+            seq.n_past = lead.n_past
+        if req.max_tokens == 0:
+            for seq in req.seqs:
+                seq.finished = True
+                req.emit(TokenOutput(seq.index, -1, "", None, "length"))
+            return
+        for seq in req.seqs:
+            self._sample(req, seq, last_idx)
+
+    def _sample(self, req: _Request, seq: _Sequence, idx: int) -> None:
+        token = llama_cpp.llama_sampler_sample(seq.sampler, self.ctx, idx)
+        seq.generated += 1
+        lp = None
+        if req.spec.params.logprobs is not None:
+            lp = self._logprob(idx, token, req.spec.params.logprobs)
+        finish = None
+        if self.model.is_eog(token):
+            finish, text = "stop", seq.decoder.decode(b"", final=True)
+        else:
+            text = seq.decoder.decode(self.model.token_bytes(token))
+            if seq.generated >= req.max_tokens or seq.n_past + 1 >= self.n_ctx:
+                finish = "length"
+                text += seq.decoder.decode(b"", final=True)
+            else:
+                seq.pending = token
+        if finish:
+            seq.finished = True
+        req.emit(TokenOutput(seq.index, token, text, lp, finish))
+
+    def _logprob(self, idx: int, token: int, k: int) -> TokenLogprob:
+        ptr = llama_cpp.llama_get_logits_ith(self.ctx, idx)
+        logits = np.ctypeslib.as_array(ptr, shape=(self.model.n_vocab,)).astype(np.float64)
+        m = logits.max()
+        logz = m + np.log(np.exp(logits - m).sum())
+        top: list[tuple[int, float]] = []
+        if k > 0:
+            ids = np.argpartition(-logits, k)[:k]
+            ids = ids[np.argsort(-logits[ids])]
+            top = [(int(i), float(logits[i] - logz)) for i in ids]
+        return TokenLogprob(token, float(logits[token] - logz), top)
+
+    def _batch_add(self, i: int, token: int, pos: int, seq_id: int, logits: bool) -> None:
+        b = self.batch
+        b.token[i] = token
+        b.pos[i] = pos
+        b.n_seq_id[i] = 1
+        b.seq_id[i][0] = seq_id
+        b.logits[i] = logits
+
+    # -- embeddings -----------------------------------------------------------------------------------
+
+    async def embed(self, inputs: list[list[int]]) -> list[list[float]]:
+        return await asyncio.to_thread(self._embed_sync, inputs)
+
+    def _embed_sync(self, inputs: list[list[int]]) -> list[list[float]]:
+        with self._embed_lock:
+            if self._embedder is None:
+                self._embedder = self.model.new_context(
+                    n_ctx=self.n_ctx, n_seq_max=1, n_batch=self.n_ctx, n_threads=self.n_threads, embeddings=True
+                )
+            ctx = self._embedder
+            mem = llama_cpp.llama_get_memory(ctx)
+            out = []
+            batch = llama_cpp.llama_batch_init(self.n_ctx, 0, 1)
+            try:
+                for tokens in inputs:
+                    if len(tokens) > self.n_ctx:
+                        raise PromptTooLong(len(tokens), self.n_ctx)
+                    llama_cpp.llama_memory_clear(mem, True)
+                    for i, t in enumerate(tokens):
+                        batch.token[i], batch.pos[i], batch.n_seq_id[i] = t, i, 1
+                        batch.seq_id[i][0], batch.logits[i] = 0, True
+                    batch.n_tokens = len(tokens)
+                    if llama_cpp.llama_decode(ctx, batch) != 0:
+                        raise RuntimeError("llama_decode failed while embedding")
+                    ptr = llama_cpp.llama_get_embeddings_seq(ctx, 0)
+                    vec = np.ctypeslib.as_array(ptr, shape=(self.model.n_embd,)).astype(np.float64)
+                    norm = np.linalg.norm(vec)
+                    out.append((vec / norm if norm > 0 else vec).tolist())
+            finally:
+                llama_cpp.llama_batch_free(batch)
+            return out
+

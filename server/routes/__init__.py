@@ -1,0 +1,1 @@
+"""One module per endpoint family, as in vLLM's OpenAI entrypoint."""

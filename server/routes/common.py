@@ -1,0 +1,59 @@
+"""Helpers shared by the generation routes: sampling parameters, SSE framing, logprob formatting."""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import BaseModel
+
+from ..engines.base import Engine, SamplingParams, TokenLogprob
+from ..errors import APIError, from_engine_error
+from ..protocol import TokenLogprob as ChatTokenLogprob
+from ..protocol import TopLogprob
+
+
+def sampling_params(body, *, max_tokens: int | None, logprobs: int | None, grammar: str | None = None) -> SamplingParams:
+    return SamplingParams(
+        max_tokens=max_tokens,
+        temperature=1.0 if body.temperature is None else body.temperature,
+        top_p=1.0 if body.top_p is None else body.top_p,
+        seed=body.seed,
+        presence_penalty=body.presence_penalty,
+        frequency_penalty=body.frequency_penalty,
+        logprobs=logprobs,
+        grammar=grammar,
+    )
+
+
+def sse(payload: BaseModel | dict) -> str:
+    if isinstance(payload, BaseModel):
+        data = payload.model_dump_json(exclude_none=True)
+    else:
+        data = json.dumps(payload)
+    return f"data: {data}\n\n"
+
+
+SSE_DONE = "data: [DONE]\n\n"
+
+
+def sse_error(exc: BaseException) -> str:
+    err = exc if isinstance(exc, APIError) else from_engine_error(exc)
+    return sse({"error": {"message": err.message, "type": "server_error" if err.status >= 500 else
+                          "invalid_request_error", "param": err.param, "code": err.code}})
+
+
+def token_string(engine: Engine, token: int) -> str:
+    return engine.token_bytes(token).decode("utf-8", "replace")
+
+
+def chat_logprobs(engine: Engine, entries: list[TokenLogprob]) -> list[ChatTokenLogprob]:
+    out = []
+    for e in entries:
+        raw = engine.token_bytes(e.token)
+        out.append(ChatTokenLogprob(
+            token=raw.decode("utf-8", "replace"), logprob=e.logprob if e.logprob is not None else 0.0,
+            bytes=list(raw),
+            top_logprobs=[TopLogprob(token=token_string(engine, t), logprob=lp, bytes=list(engine.token_bytes(t)))
+                          for t, lp in e.top],
+        ))
+    return out

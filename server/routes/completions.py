@@ -1,0 +1,191 @@
+"""POST /v1/completions: raw prompts (a string, strings, or token ids), with echo and prompt logprobs.
+
+``echo`` + ``logprobs`` + ``max_tokens: 0`` returns the log-likelihood of every prompt token, which is how
+lm-eval's ``local-completions`` scores multiple-choice tasks. Every prompt of a list runs concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+
+from ..deps import ServerState, cancel_on_disconnect, get_state, parse_body
+from ..engines.base import Engine, EngineError, GenerationRequest, PromptLogprobs, TokenLogprob
+from ..errors import APIError, from_engine_error
+from ..generation import Delta, GenerationRun
+from ..protocol import Completion, CompletionChoice, CompletionLogprobs, CompletionRequest, Usage, new_id, now
+from .common import SSE_DONE, sampling_params, sse, sse_error, token_string
+
+router = APIRouter()
+
+
+def prompt_list(engine: Engine, prompt) -> list[tuple[str, list[int]]]:
+    """Normalise OpenAI's four prompt forms to (text, tokens) pairs."""
+    if isinstance(prompt, str):
+        prompts = [prompt]
+    elif all(isinstance(p, int) for p in prompt):
+        prompts = [prompt]
+    else:
+        prompts = list(prompt)
+    out = []
+    for p in prompts:
+        if isinstance(p, str):
+            out.append((p, engine.tokenize(p, add_special=True)))
+        else:
+            if any(t < 0 for t in p):
+                raise APIError(400, "token ids in 'prompt' must be non-negative", param="prompt")
+            out.append((engine.detokenize(p), list(p)))
+    if any(not tokens for _, tokens in out):
+        raise APIError(400, "a prompt is empty", param="prompt", code="invalid_value")
+    return out
+
+
+@dataclass
+class _ChoiceText:
+    text: list[str] = field(default_factory=list)
+    lp: CompletionLogprobs | None = None
+    offset: int = 0
+    finish: str | None = None
+
+
+def _append_logprobs(engine: Engine, acc: CompletionLogprobs, entries: list[TokenLogprob], offset: int) -> int:
+    for e in entries:
+        s = token_string(engine, e.token)
+        acc.tokens.append(s)
+        acc.token_logprobs.append(e.logprob)
+        acc.top_logprobs.append({token_string(engine, t): lp for t, lp in e.top} if e.logprob is not None else None)
+        acc.text_offset.append(offset)
+        offset += len(s)
+    return offset
+
+
+@router.post("/v1/completions")
+async def completions(request: Request, state: ServerState = Depends(get_state)):
+    started = time.perf_counter()
+    body = await parse_body(request, CompletionRequest)
+    spec, engine = state.registry.get(body.model)
+    prompts = prompt_list(engine, body.prompt)
+    params = sampling_params(body, max_tokens=body.max_tokens, logprobs=body.logprobs)
+    runs: list[GenerationRun] = []
+    try:
+        for _, tokens in prompts:
+            prompt_lp = body.logprobs if (body.echo and body.logprobs is not None) else None
+            stream = engine.generate(GenerationRequest(tokens, params, n=body.n, prompt_logprobs=prompt_lp))
+            runs.append(GenerationRun(stream, n=body.n, stops=body.stop_list(), prompt_tokens=len(tokens),
+                                      model=spec.id, metrics=state.metrics, started=started))
+    except (EngineError, ValueError) as exc:
+        for run in runs:
+            await run.stream.aclose()
+        raise from_engine_error(exc) from None
+    rid, created = new_id("cmpl"), now()
+    if body.stream:
+        include_usage = bool(body.stream_options and body.stream_options.include_usage)
+        return StreamingResponse(_stream(runs, prompts, engine, body, rid, created, include_usage),
+                                 media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    return await cancel_on_disconnect(request, _complete(runs, prompts, engine, body, rid, created))
+
+
+def _new_choice(prompt_text: str, body: CompletionRequest) -> _ChoiceText:
+    c = _ChoiceText(offset=0 if body.echo else len(prompt_text))
+    if body.echo:
+        c.text.append(prompt_text)
+    if body.logprobs is not None:
+        c.lp = CompletionLogprobs()
+    return c
+
+
+async def _collect(run: GenerationRun, choices: list[_ChoiceText], engine: Engine) -> None:
+    async for ev in run.events():
+        if isinstance(ev, PromptLogprobs):
+            for c in choices:
+                if c.lp is not None:
+                    c.offset = _append_logprobs(engine, c.lp, ev.tokens, c.offset)
+            continue
+        c = choices[ev.index]
+        c.text.append(ev.text)
+        if c.lp is not None:
+            c.offset = _append_logprobs(engine, c.lp, ev.logprobs, c.offset)
+        c.finish = ev.finish_reason or c.finish
+
+
+async def _complete(runs, prompts, engine: Engine, body: CompletionRequest, rid: str, created: int):
+    per_prompt = [[_new_choice(text, body) for _ in range(body.n)] for text, _ in prompts]
+    try:
+        await asyncio.gather(*(_collect(run, cs, engine) for run, cs in zip(runs, per_prompt)))
+    except EngineError as exc:
+        raise from_engine_error(exc) from None
+    finally:
+        for run in runs:
+            await run.stream.aclose()
+    choices = [
+        CompletionChoice(index=p * body.n + j, text="".join(c.text), logprobs=c.lp, finish_reason=c.finish or "length")
+        for p, cs in enumerate(per_prompt) for j, c in enumerate(cs)
+    ]
+    n_prompt = sum(r.prompt_tokens for r in runs)
+    n_completion = sum(r.completion_tokens for r in runs)
+    usage = Usage(prompt_tokens=n_prompt, completion_tokens=n_completion, total_tokens=n_prompt + n_completion)
+    return Completion(id=rid, created=created, model=body.model, choices=choices, usage=usage).model_dump(
+        exclude_none=True)
+
+
+async def _stream(runs, prompts, engine: Engine, body: CompletionRequest, rid: str, created: int, include_usage: bool):
+    queue: asyncio.Queue = asyncio.Queue()
+
+    async def pump(p: int, run: GenerationRun) -> None:
+        try:
+            async for ev in run.events():
+                await queue.put((p, ev))
+        except Exception as exc:  # surfaced in-band below
+            await queue.put((p, exc))
+        finally:
+            await queue.put((p, None))
+
+    def chunk(index: int, text: str, lp: CompletionLogprobs | None, finish: str | None) -> str:
+        choice = CompletionChoice(index=index, text=text, logprobs=lp, finish_reason=finish)
+        return sse(Completion(id=rid, created=created, model=body.model, choices=[choice]))
+
+    tasks = [asyncio.create_task(pump(p, run)) for p, run in enumerate(runs)]
+    offsets = {}
+    try:
+        if body.echo:
+            for p, (text, _) in enumerate(prompts):
+                for j in range(body.n):
+                    yield chunk(p * body.n + j, text, None, None)
+        remaining = len(runs)
+        while remaining:
+            p, ev = await queue.get()
+            if ev is None:
+                remaining -= 1
+                continue
+            if isinstance(ev, BaseException):
+                raise ev
+            if isinstance(ev, PromptLogprobs):
+                continue  # prompt logprobs are only returned by non-streaming requests
+            index = p * body.n + ev.index
+            lp = None
+            if body.logprobs is not None:
+                lp = CompletionLogprobs()
+                offsets[index] = _append_logprobs(engine, lp, ev.logprobs,
+                                                  offsets.get(index, 0 if body.echo else len(prompts[p][0])))
+            if ev.text or ev.logprobs or ev.finish_reason:
+                yield chunk(index, ev.text, lp, ev.finish_reason)
+        if include_usage:
+            n_prompt = sum(r.prompt_tokens for r in runs)
+            n_completion = sum(r.completion_tokens for r in runs)
+            usage = Usage(prompt_tokens=n_prompt, completion_tokens=n_completion, total_tokens=n_prompt + n_completion)
+            yield sse(Completion(id=rid, created=created, model=body.model, choices=[], usage=usage))
+        yield SSE_DONE
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        yield sse_error(exc)
+        yield SSE_DONE
+    finally:
+        for t in tasks:
+            t.cancel()
+        for run in runs:
+            await run.stream.aclose()

@@ -1,0 +1,35 @@
+"""GET /v1/models and GET /v1/models/{id}."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from ..deps import ServerState, get_state
+from ..errors import APIError
+from ..protocol import ModelCard, ModelList
+
+router = APIRouter()
+
+
+def _cards(state: ServerState) -> list[ModelCard]:
+    cards = []
+    for spec in state.registry.specs:
+        engine = state.registry.engines.get(spec.id)
+        ctx = engine.n_ctx if engine else None
+        for name in [spec.id, *spec.aliases]:
+            cards.append(ModelCard(id=name, created=spec.created, path=str(spec.path), context_length=ctx,
+                                   aliases=[a for a in [spec.id, *spec.aliases] if a != name]))
+    return cards
+
+
+@router.get("/v1/models", response_model=ModelList, response_model_exclude_none=True)
+async def list_models(state: ServerState = Depends(get_state)):
+    return ModelList(data=_cards(state))
+
+
+@router.get("/v1/models/{model_id:path}", response_model=ModelCard, response_model_exclude_none=True)
+async def get_model(model_id: str, state: ServerState = Depends(get_state)):
+    for card in _cards(state):
+        if card.id == model_id:
+            return card
+    raise APIError(404, f"The model '{model_id}' does not exist.", param="model", code="model_not_found")

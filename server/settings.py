@@ -1,0 +1,66 @@
+"""Server settings: environment variables (ALETHEIA_*) via pydantic-settings, overridden by CLI flags."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ALETHEIA_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    models: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    models_dir: Path = Path("artifacts/models")
+    engine: Literal["llama", "vllm"] = "llama"
+    ctx_size: int = Field(4096, ge=128, description="context per sequence (prompt + completion)")
+    parallel: int = Field(8, ge=1, le=64, description="sequences decoded together (slots)")
+    batch_size: int = Field(512, ge=16, description="tokens per llama_decode step")
+    threads: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
+    queue_size: int = Field(64, ge=0, description="requests allowed to wait for a slot; more get 503")
+    kv_unified: bool = False
+    api_key: str | None = None
+    max_body_bytes: int = 16 * 1024 * 1024
+    log_level: str = "info"
+
+    @classmethod
+    def _split_models(cls, value):
+        if isinstance(value, str):
+            return [m.strip() for m in value.split(",") if m.strip()]
+        return value
+
+    def model_post_init(self, __context) -> None:
+        self.models = self._split_models(self.models)
+
+
+def parse_args(argv: list[str] | None = None) -> Settings:
+    p = argparse.ArgumentParser(prog="python -m server", description="Aletheia's OpenAI-compatible server.")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument(
+        "--model",
+        dest="models",
+        action="append",
+        metavar="ID_OR_PATH",
+        help="aletheia-base, a GGUF path, or NAME=PATH; repeatable (env ALETHEIA_MODELS, comma-separated)",
+    )
+    p.add_argument("--models-dir", type=Path, help="trained models, one folder each (model.gguf + manifest.json)")
+    p.add_argument("--engine", choices=["llama", "vllm"])
+    p.add_argument("--ctx-size", type=int, help="context per sequence")
+    p.add_argument("--parallel", type=int, help="parallel sequences (slots)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--threads", type=int)
+    p.add_argument("--queue-size", type=int)
+    p.add_argument("--kv-unified", action="store_true", default=None)
+    p.add_argument("--api-key", help="require 'Authorization: Bearer KEY' (env ALETHEIA_API_KEY)")
+    p.add_argument("--max-body-bytes", type=int)
+    p.add_argument("--log-level")
+    args = {k: v for k, v in vars(p.parse_args(argv)).items() if v is not None}
+    return Settings(**args)
