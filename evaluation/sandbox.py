@@ -31,11 +31,11 @@ from dataclasses import dataclass
 
 _NO_NETWORK_HOOK = r"""
 import socket as _s, sys as _sys
-def _aletheia_no_network(event, args):
+def _aletheia_no_network(event, args, _unix=getattr(_s, "AF_UNIX", 1)):
     if event in ("socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo",
                  "socket.gethostbyname", "socket.gethostbyaddr"):
         raise PermissionError(f"network access is disabled in the sandbox ({event})")
-    if event == "socket.__new__" and args[1] not in (getattr(_s, "AF_UNIX", 1),):
+    if event == "socket.__new__" and args[1] != _unix:
         raise PermissionError("network access is disabled in the sandbox (socket)")
 _sys.addaudithook(_aletheia_no_network)
 del _s, _sys
