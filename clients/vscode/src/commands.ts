@@ -98,13 +98,12 @@ export class AnswerCommands {
     this.stop();
     const source = new vscode.CancellationTokenSource();
     this.running = source;
-    this.panel.onStop(() => source.cancel());
-    this.panel.reveal();
+    const sink = this.panel.begin(() => source.cancel());
     try {
       const client = await this.server.streamingClient();
       await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Window, title: 'Aletheia: answering' },
-        () => runAnswerSession(request, client, this.panel, source.token),
+        () => runAnswerSession(request, client, sink, source.token),
       );
     } catch (error) {
       void vscode.window.showErrorMessage(`Aletheia: ${describeError(error)}`);

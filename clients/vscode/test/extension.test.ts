@@ -206,6 +206,53 @@ describe('extension', () => {
     assert.strictEqual(last.html, '<p>cgroups limit</p>\n');
   });
 
+  it('closing the answer panel cancels the request and does not reopen it', async () => {
+    context = await activateExtension();
+    stubState.inputBoxAnswers.push('Explain cgroups');
+    let requestToken: any;
+    clientScript.onRequest = (_method, params, token, client) => {
+      requestToken = token;
+      client.sendProgress(params.workDoneToken, { kind: 'report', message: 'cgroups' });
+      return new Promise(() => undefined);
+    };
+    const running = commands.executeCommand(ClientCommand.ask);
+    await waitFor(() => requestToken !== undefined, 'the request');
+    stubState.panels[0].dispose();
+    await running;
+    assert.strictEqual(requestToken.isCancellationRequested, true);
+    assert.strictEqual(stubState.panels.length, 1, 'no new panel after the user closed it');
+  });
+
+  it('a new question stops the running one, whose late states no longer draw', async () => {
+    context = await activateExtension();
+    stubState.inputBoxAnswers.push('first question', 'second question');
+    const tokens: any[] = [];
+    let finishSecond: (value: unknown) => void = () => undefined;
+    clientScript.onRequest = (_method, params, token, client) => {
+      tokens.push(token);
+      if (tokens.length === 1) {
+        client.sendProgress(params.workDoneToken, { kind: 'report', message: 'first partial' });
+        return new Promise(() => undefined);
+      }
+      return new Promise((resolve) => (finishSecond = resolve));
+    };
+    const first = commands.executeCommand(ClientCommand.ask);
+    await waitFor(() => tokens.length === 1, 'the first request');
+    const second = commands.executeCommand(ClientCommand.ask);
+    await waitFor(() => tokens.length === 2, 'the second request');
+    await first;
+    assert.strictEqual(tokens[0].isCancellationRequested, true);
+    const webview = stubState.panels[0].webview;
+    let last = webview.posted[webview.posted.length - 1];
+    assert.strictEqual(last.title, 'Ask: second question');
+    assert.strictEqual(last.statusLabel, 'Waiting for the model…');
+    finishSecond({ answer: 'second answer' });
+    await second;
+    last = webview.posted[webview.posted.length - 1];
+    assert.deepStrictEqual([last.title, last.html], ['Ask: second question', '<p>second answer</p>\n']);
+    assert.ok(!webview.posted.some((m: any) => m.title === 'Ask: first question' && m.statusLabel === 'Stopped'));
+  });
+
   it('Explain this log error sends the 1-based line under the cursor', async () => {
     context = await activateExtension();
     stubState.activeTextEditor = logEditor(1);

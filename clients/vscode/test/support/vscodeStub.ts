@@ -165,6 +165,7 @@ export class FakeWebviewPanel {
   readonly webview = new FakeWebview();
   revealed = 0;
   disposed = false;
+  visible = true;
   private readonly disposeEmitter = new EventEmitter<void>();
   onDidDispose = this.disposeEmitter.event;
   constructor(
