@@ -33,6 +33,8 @@ _ERROR_WEAK = re.compile(
     re.IGNORECASE,
 )
 _WARNING = re.compile(r"\b(?:WARN(?:ING)?|deprecated|retry(?:ing)?|slow|degraded|throttl\w*|backoff)\b", re.IGNORECASE)
+# An access-log request answered with a server error: "GET /x HTTP/1.1" 503 1234
+_HTTP_5XX = re.compile(r"\"[A-Z]{3,7} \S+ HTTP/[\d.]+\"\s+5\d\d\s")
 # Counts of zero errors are not errors: "0 errors", "errors=0", "error count: 0", "no errors".
 _NOT_AN_ERROR = re.compile(
     r"\b(?:0|no|zero) (?:errors?|failures?|exceptions?)\b|\b(?:errors?|failures?|failed)\s*[=:]\s*0\b", re.IGNORECASE
@@ -51,7 +53,7 @@ def line_severity(level: str, message: str) -> str:
     content = ""
     if _CRITICAL.search(text):
         content = "critical"
-    elif _ERROR_STRONG.search(text):
+    elif _ERROR_STRONG.search(text) or _HTTP_5XX.search(text + " "):
         content = "error"
     elif _ERROR_WEAK.search(text) and not _NOT_AN_ERROR.search(text):
         content = "warning" if level in ("trace", "debug", "info") else "error"

@@ -63,7 +63,17 @@ _LOGCAT_BRIEF = re.compile(r"(?P<l>[VDIWEFA])/[^\s(:]+\s*(?:\(\s*\d+\))?:(?=\s|$
 # Python logging's basicConfig default: "ERROR:root:message"
 _PY_DEFAULT = re.compile(rf"(?P<l>{_LEVEL_WORDS}):(?P<name>[\w.<>-]*):")
 
-_NUM = re.compile(r"\d{1,10}(?=\s)")
+_NUM = re.compile(r"\d{1,10}(?:#\d{1,10}:?)?(?=\s)")  # a pid, or nginx's pid#tid:
+# klog (Kubernetes, glog): "E0601 12:00:00.123456" -- the level letter glued to the date
+_KLOG = re.compile(rf"(?P<l>[IWEF])\d{{4}}\s+{_CLOCK}(?=\s)")
+# A syslog priority "<34>" or "<34>1 " before the timestamp
+_PRI = re.compile(r"<\d{1,3}>\d?(?=\S|\s)")
+# Ruby Logger: "E, [2024-01-01T10:00:00.123456 #1234] ERROR -- : boom"
+_LETTER_COMMA = re.compile(r"(?P<l>[DIWEFA]),(?=\s)")
+# A logger name before a separator: "2024-... - worker.pool - INFO - msg" (Python logging's %(name)s)
+_NAME = re.compile(r"[\w.$@<>/-]{1,100}(?=\s+[-|]\s)")
+# klog's source location closing its header: "controller.go:123]"
+_SOURCE = re.compile(r"[\w.-]{1,100}:\d{1,6}\](?=\s|$)")
 # [main], [QuorumPeer[myid=1]/0:2181:FastLeaderElection@774], [pid 123], one level of nesting.
 _BRACKET = re.compile(r"\[(?:[^\[\]]|\[[^\[\]]*\]){0,200}\]|\((?:[^()]){1,80}\)(?=\s*[:\-|]?\s)")
 _SEP = re.compile(r"(?:-|\||:|>|--)(?=\s)")
@@ -127,16 +137,26 @@ def _read_fields(line: str) -> list[_Field]:
     seen_level = False
     while pos < n and len(fields) < 12:
         field: _Field | None = None
-        if not fields:
+        if all(f.kind == "pri" for f in fields):
             m = _TS.match(line, pos)
             if m:
                 field = _Field("ts", m.end())
-            else:
-                m = _PY_DEFAULT.match(line, pos)
-                if m:
-                    fields.append(_Field("level", m.end(), normalise_level(m.group("l"))))
-                    break
-        if field is None and not seen_level:
+            elif not fields:
+                for pattern in (_KLOG, _LETTER_COMMA):
+                    m = pattern.match(line, pos)
+                    if m:
+                        field = _Field("level", m.end(), normalise_level(m.group("l")))
+                        break
+                else:
+                    m = _PRI.match(line, pos)
+                    if m:
+                        field = _Field("pri", m.end())
+                    else:
+                        m = _PY_DEFAULT.match(line, pos)
+                        if m:
+                            fields.append(_Field("level", m.end(), normalise_level(m.group("l"))))
+                            break
+        if field is None:
             m = _LEVEL.match(line, pos)
             if m:
                 word = m.group("l1") or m.group("l2") or m.group("l3")
@@ -147,12 +167,12 @@ def _read_fields(line: str) -> list[_Field]:
                     fields.append(_Field("comp", m.end(), normalise_level(m.group("l"))))
                     break
                 m = _LETTER_LEVEL.match(line, pos)
-                if m and fields[-1].kind in ("ts", "num"):
+                if m and fields[-1].kind in ("ts", "num") and not seen_level:
                     field = _Field("level", m.end(), normalise_level(m.group("l")))
         if field is None:
             for kind, pattern in (("num", _NUM), ("bracket", _BRACKET), ("sep", _SEP)):
                 m = pattern.match(line, pos)
-                if m and (kind != "num" or not seen_level):
+                if m:
                     field = _Field(kind, m.end())
                     break
         if field is None:
@@ -164,8 +184,12 @@ def _read_fields(line: str) -> list[_Field]:
                 m = _HOST.match(line, pos)
                 if m:
                     field = _Field("host", m.end())
+            if field is None and fields and fields[-1].kind in ("ts", "sep", "level", "bracket"):
+                m = _NAME.match(line, pos)
+                if m:
+                    field = _Field("name", m.end())
         if field is None:
-            m = _COMP.match(line, pos)
+            m = _COMP.match(line, pos) or _SOURCE.match(line, pos)
             if m and fields:
                 fields.append(_Field("comp", m.end()))
             break
@@ -174,12 +198,13 @@ def _read_fields(line: str) -> list[_Field]:
         fields.append(field)
         pos = _WS.match(line, field.end).end()
     # A header that is only a separator or a bracket is no header.
-    if fields and all(f.kind in ("sep", "num") for f in fields):
+    if fields and all(f.kind in ("sep", "num", "pri") for f in fields):
         return []
     return fields
 
 
 _JSON_MESSAGE_KEYS = ("msg", "message", "log", "event", "text", "@message")
+_JSON_ERROR_KEYS = ("error", "err", "exception", "exc_info", "stack_trace", "stacktrace")
 _JSON_LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "log.level", "loglevel", "@level", "priority")
 _LOGFMT_PAIR = re.compile(r'(?P<k>[\w.@-]+)=(?P<v>"(?:[^"\\]|\\.)*"|\S*)')
 
@@ -201,10 +226,8 @@ def _parse_structured(line: str) -> ParsedLine | None:
                 break
         for key in _JSON_MESSAGE_KEYS:
             if isinstance(obj.get(key), str):
-                rest = {k: v for k, v in obj.items() if k != key and k not in _JSON_LEVEL_KEYS}
-                extra = " ".join(f"{k}={v}" for k, v in rest.items() if isinstance(v, (str, int, float)))
-                message = obj[key] + (" " + extra if "error" in obj or "err" in obj or "exception" in obj else "")
-                return ParsedLine(message, level, "", True)
+                details = [str(obj[k]) for k in _JSON_ERROR_KEYS if isinstance(obj.get(k), (str, int, float))]
+                return ParsedLine(" ".join([obj[key], *details]), level, "", True)
         return None
     if "msg=" in s or "message=" in s:
         pairs = {m.group("k"): m.group("v") for m in _LOGFMT_PAIR.finditer(s)}
