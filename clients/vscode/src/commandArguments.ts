@@ -110,3 +110,42 @@ export function buildExplainLogErrorRequest(uri: string, zeroBasedLine: number):
     title: `Explain log error: ${fileLabel(uri)}:${line}`,
   };
 }
+
+function isServerCommand(command: string): command is ServerCommandId {
+  return (Object.values(ServerCommand) as string[]).includes(command);
+}
+
+function stringField(value: unknown, field: string): string | undefined {
+  if (value !== null && typeof value === 'object') {
+    const found = (value as Record<string, unknown>)[field];
+    return typeof found === 'string' ? found : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * A server command that arrives with ready-made arguments (a code action's or code lens's command,
+ * e.g. "Review with Aletheia"), passed through unchanged and given a title for the answer view.
+ * Undefined for commands that are not Aletheia's answer commands.
+ */
+export function requestForServerCommand(command: string, args: unknown[] | undefined): ServerCommandRequest | undefined {
+  if (!isServerCommand(command)) {
+    return undefined;
+  }
+  const first = args?.[0];
+  const uri = stringField(first, 'uri');
+  let title: string;
+  switch (command) {
+    case ServerCommand.ask:
+      title = `Ask: ${shortened(stringField(first, 'question') ?? '', TITLE_QUESTION_CHARS)}`;
+      break;
+    case ServerCommand.review:
+      title = `Review: ${uri ? fileLabel(uri) : 'file'}`;
+      break;
+    default: {
+      const line = (first as { line?: unknown } | undefined)?.line;
+      title = `Explain log error: ${uri ? fileLabel(uri) : 'log'}${typeof line === 'number' ? `:${line}` : ''}`;
+    }
+  }
+  return { command, arguments: args ?? [], title };
+}

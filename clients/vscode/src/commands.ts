@@ -11,6 +11,7 @@ import {
   buildAskRequest,
   buildExplainLogErrorRequest,
   buildReviewRequest,
+  requestForServerCommand,
 } from './commandArguments';
 import { ClientCommand } from './commandIds';
 import { activeEditorFacts, targetUri } from './editorContext';
@@ -80,6 +81,20 @@ export class AnswerCommands {
     } catch {
       // LanguageServer has already reported why it could not start.
     }
+  }
+
+  /**
+   * Runs a server command that came from the server itself (a code action such as "Review with
+   * Aletheia") with streaming into the answer view. Returns false for commands that are not answer
+   * commands, which the caller then executes the ordinary way.
+   */
+  async answerServerCommand(command: string, args: unknown[] | undefined): Promise<boolean> {
+    const request = requestForServerCommand(command, args);
+    if (!request) {
+      return false;
+    }
+    await this.answer(() => request);
+    return true;
   }
 
   /** Stops the answer in progress, if any. */

@@ -13,10 +13,15 @@ let server: LanguageServer | undefined;
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel(CLIENT_NAME);
   const apiKeys = new ApiKeyStore(context.secrets);
-  server = new LanguageServer(apiKeys, output);
   const panel = new AnswerPanel();
-  const commands = new AnswerCommands(server, panel, apiKeys);
-  const running = server;
+  // Server commands from code actions go to the answer view (the closure runs only after activation).
+  const running: LanguageServer = new LanguageServer(
+    apiKeys,
+    output,
+    (command: string, args: unknown[] | undefined): Promise<boolean> => commands.answerServerCommand(command, args),
+  );
+  const commands: AnswerCommands = new AnswerCommands(running, panel, apiKeys);
+  server = running;
 
   context.subscriptions.push(
     output,

@@ -15,6 +15,13 @@ import { buildServerLaunch, describeLaunch } from './serverLaunch';
 export const CLIENT_ID = 'aletheia';
 export const CLIENT_NAME = 'Aletheia Language Server';
 
+/**
+ * Runs a server command through the answer view; resolves false when it is not an answer command.
+ * Used for commands the server attaches to code actions, which would otherwise run without a
+ * workDoneToken and with nowhere to show the answer.
+ */
+export type ServerCommandRunner = (command: string, args: unknown[] | undefined) => Promise<boolean>;
+
 export class LanguageServer implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private starting: Promise<LanguageClient> | undefined;
@@ -24,6 +31,7 @@ export class LanguageServer implements vscode.Disposable {
   constructor(
     private readonly apiKeys: ApiKeyStore,
     private readonly output: vscode.OutputChannel,
+    private readonly runServerCommand: ServerCommandRunner,
   ) {}
 
   /** Starts the server if it is not running; concurrent callers share one start. */
@@ -105,6 +113,10 @@ export class LanguageServer implements vscode.Disposable {
       documentSelector: serverDocumentSelector(),
       synchronize: { configurationSection: SETTINGS_SECTION },
       outputChannel: this.output,
+      middleware: {
+        executeCommand: async (command, args, next) =>
+          (await this.runServerCommand(command, args)) ? undefined : next(command, args),
+      },
     };
     const client = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
     try {

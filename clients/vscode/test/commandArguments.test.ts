@@ -6,6 +6,7 @@ import {
   buildExplainLogErrorRequest,
   buildReviewRequest,
   fileLabel,
+  requestForServerCommand,
 } from '../src/commandArguments';
 import { ClientCommand, ServerCommand } from '../src/commandIds';
 
@@ -83,5 +84,22 @@ describe('command arguments', () => {
     for (const id of Object.values(ServerCommand)) {
       assert.ok(!clientIds.has(id), `${id} is both a client and a server command`);
     }
+  });
+
+  it('passes a code action\'s server command through unchanged, with a title', () => {
+    const args = [{ uri: 'file:///var/log/app.log', groupId: 3 }];
+    assert.deepStrictEqual(requestForServerCommand('aletheia.explainLogError', args), {
+      command: 'aletheia.explainLogError',
+      arguments: args,
+      title: 'Explain log error: app.log',
+    });
+    assert.strictEqual(requestForServerCommand('aletheia.review', [{ uri: 'file:///srv/Dockerfile' }])?.title, 'Review: Dockerfile');
+    assert.strictEqual(requestForServerCommand('aletheia.ask', [{ question: 'why?' }])?.title, 'Ask: why?');
+    assert.strictEqual(requestForServerCommand('aletheia.explainLogError', [{ uri: 'file:///x.log', line: 7 }])?.title, 'Explain log error: x.log:7');
+  });
+
+  it('leaves other commands alone', () => {
+    assert.strictEqual(requestForServerCommand('aletheia.client.ask', []), undefined);
+    assert.strictEqual(requestForServerCommand('editor.action.rename', [1]), undefined);
   });
 });

@@ -290,6 +290,33 @@ describe('extension', () => {
     assert.match(last.note, /timed out/);
   });
 
+  it('a server code action command ("Review with Aletheia") streams into the answer view', async () => {
+    context = await activateExtension();
+    clientScript.onRequest = async (_method, params, _token, client) => {
+      client.sendProgress(params.workDoneToken, { kind: 'report', message: 'Pin the base image.' });
+      return { answer: 'Pin the base image.' };
+    };
+    const middleware = latestClient().clientOptions.middleware;
+    let nextCalls = 0;
+    const next = async () => {
+      nextCalls += 1;
+    };
+    await middleware.executeCommand('aletheia.review', [{ uri: 'file:///srv/Dockerfile' }], next);
+    assert.strictEqual(nextCalls, 0);
+    const request = latestClient().requests[0];
+    assert.deepStrictEqual(request.params.arguments, [{ uri: 'file:///srv/Dockerfile' }]);
+    assert.strictEqual(typeof request.params.workDoneToken, 'string');
+    const posted = stubState.panels[0].webview.posted;
+    assert.deepStrictEqual(
+      [posted[posted.length - 1].title, posted[posted.length - 1].html],
+      ['Review: Dockerfile', '<p>Pin the base image.</p>\n'],
+    );
+
+    await middleware.executeCommand('other.command', [1], next);
+    assert.strictEqual(nextCalls, 1, 'other commands go to the default handler');
+    assert.strictEqual(latestClient().requests.length, 1);
+  });
+
   it('reports a server that cannot start and points at aletheia.pythonPath', async () => {
     clientScript.startError = new Error('spawn python3 ENOENT');
     const ctx = { subscriptions: [] as { dispose(): unknown }[], secrets: new FakeSecretStorage() };
