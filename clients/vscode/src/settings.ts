@@ -13,6 +13,7 @@ export const SETTING_DEFAULTS = {
   requestTimeout: 120,
   maxTokens: 512,
   'diagnostics.enabled': true,
+  'diagnostics.debounceMs': 300,
   'logAnalysis.enabled': true,
   'ask.enabled': true,
   pythonPath: 'python3',
