@@ -47,6 +47,7 @@ class ConfigSample:
     findings: list[Finding]  # the reference answer's findings, sorted by line
     static: tuple[Finding, ...]
     summary: str
+    full_findings: list[Finding]  # the same findings, each with its rule id (for summaries)
 
     @property
     def content(self) -> str:
@@ -72,7 +73,7 @@ def _label(rule: str) -> str:
     return rule.replace("-", " ")
 
 
-def _summary(kind: str, findings: list[Finding], rng: random.Random) -> str:
+def summarise(kind: str, findings: list[Finding], rng: random.Random) -> str:
     if not findings:
         return rng.choice(_CLEAN_SUMMARY[kind])
     worst = min(findings, key=lambda f: _SEVERITY.index(f.rule) if f.rule in _SEVERITY else len(_SEVERITY))
@@ -116,5 +117,5 @@ def generate(kind: str, seed: int) -> ConfigSample:
     numbered = sorted(((doc.number(d.line), d) for d in alive), key=lambda p: p[0])
     findings = [Finding(n, d.message, d.fix, d.rule if d.rule in reported else "") for n, d in numbered]
     summary_findings = [Finding(n, d.message, d.fix, d.rule) for n, d in numbered]
-    summary = _summary(kind, summary_findings, rng)
-    return ConfigSample(kind, seed, path, doc, alive, findings, static, summary)
+    summary = summarise(kind, summary_findings, rng)
+    return ConfigSample(kind, seed, path, doc, alive, findings, static, summary, summary_findings)
