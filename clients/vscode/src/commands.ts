@@ -15,7 +15,7 @@ import {
 } from './commandArguments';
 import { ClientCommand } from './commandIds';
 import { activeEditorFacts, targetUri } from './editorContext';
-import { LanguageServer } from './languageServer';
+import { LanguageServer, ServerStartError } from './languageServer';
 import { SETTINGS_SECTION, readLaunchSettings } from './settings';
 
 export class AnswerCommands {
@@ -121,7 +121,9 @@ export class AnswerCommands {
         () => runAnswerSession(request, client, sink, source.token),
       );
     } catch (error) {
-      void vscode.window.showErrorMessage(`Aletheia: ${describeError(error)}`);
+      if (!(error instanceof ServerStartError)) {
+        void vscode.window.showErrorMessage(`Aletheia: ${describeError(error)}`);
+      }
     } finally {
       if (this.running === source) {
         this.running = undefined;

@@ -22,6 +22,9 @@ export const CLIENT_NAME = 'Aletheia Language Server';
  */
 export type ServerCommandRunner = (command: string, args: unknown[] | undefined) => Promise<boolean>;
 
+/** The server process could not be started; the user has already been told why. */
+export class ServerStartError extends Error {}
+
 export class LanguageServer implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private starting: Promise<LanguageClient> | undefined;
@@ -38,6 +41,12 @@ export class LanguageServer implements vscode.Disposable {
   async ensureStarted(): Promise<LanguageClient> {
     if (this.client?.isRunning()) {
       return this.client;
+    }
+    if (this.client && !this.starting) {
+      // vscode-languageclient gave up on a crashing server: replace it with a fresh one.
+      const stale = this.client;
+      this.client = undefined;
+      void stale.dispose().catch(() => undefined);
     }
     if (!this.starting) {
       this.starting = this.start().finally(() => {
@@ -131,7 +140,7 @@ export class LanguageServer implements vscode.Disposable {
           void vscode.commands.executeCommand('workbench.action.openSettings', 'aletheia.pythonPath');
         }
       });
-      throw error;
+      throw new ServerStartError(message);
     }
     this.client = client;
     return client;

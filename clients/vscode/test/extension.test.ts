@@ -326,5 +326,22 @@ describe('extension', () => {
     assert.match(stubState.messages[0].text, /pythonPath/);
     assert.match(stubState.messages[0].text, /ENOENT/);
     assert.ok(createdClients[0].disposed);
+
+    // A command tries again, and the failure is reported once more, not twice.
+    stubState.messages.length = 0;
+    stubState.inputBoxAnswers.push('anything');
+    await commands.executeCommand(ClientCommand.ask);
+    assert.strictEqual(createdClients.length, 2);
+    assert.strictEqual(stubState.messages.filter((m) => m.level === 'error').length, 1);
+  });
+
+  it('replaces a client that stopped running (crashed server) on the next command', async () => {
+    context = await activateExtension();
+    createdClients[0].state = 'stopped';
+    clientScript.onRequest = async () => ({ answer: 'ok' });
+    await commands.executeCommand(ClientCommand.review, Uri.file('/srv/Dockerfile'));
+    assert.strictEqual(createdClients.length, 2);
+    assert.ok(createdClients[0].disposed);
+    assert.strictEqual(createdClients[1].requests.length, 1);
   });
 });
