@@ -33,7 +33,7 @@ import {
 } from 'vscode-languageserver-protocol/node';
 import { ProgressValue } from '../../src/answerProgress';
 import { runAnswerSession } from '../../src/answerSession';
-import { buildAskRequest, buildExplainLogErrorRequest } from '../../src/commandArguments';
+import { buildAskRequest, buildExplainLogErrorRequest, requestForServerCommand } from '../../src/commandArguments';
 import { ClientCommand, ServerCommand } from '../../src/commandIds';
 import { streamingCommandClient } from '../../src/commandTransport';
 import { SETTING_DEFAULTS } from '../../src/settings';
@@ -133,6 +133,12 @@ describe('Aletheia language server contract (python -m lsp)', function () {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     server.stderr!.on('data', (chunk: Buffer) => serverStderr.push(chunk.toString()));
+    const exited = new Promise<never>((_, reject) => {
+      server.on('error', (error) => reject(new Error(`could not run ${pythonInterpreter()}: ${error.message}`)));
+      server.on('exit', (code) =>
+        reject(new Error(`${pythonInterpreter()} -m lsp exited with code ${code}:\n${serverStderr.join('')}`)),
+      );
+    });
     connection = createProtocolConnection(new StreamMessageReader(server.stdout!), new StreamMessageWriter(server.stdin!));
     connection.onRequest(ConfigurationRequest.type, (params) =>
       params.items.map((item) =>
@@ -152,7 +158,7 @@ describe('Aletheia language server contract (python -m lsp)', function () {
     connection.onNotification(ShowMessageNotification.type, (params) => serverStderr.push(`[show] ${params.message}\n`));
     connection.listen();
 
-    initializeResult = await connection.sendRequest(InitializeRequest.type, {
+    const initialize = connection.sendRequest(InitializeRequest.type, {
       processId: process.pid,
       rootUri: pathToFileURL(workDir).toString(),
       workspaceFolders: [{ uri: pathToFileURL(workDir).toString(), name: 'contract' }],
@@ -166,6 +172,8 @@ describe('Aletheia language server contract (python -m lsp)', function () {
         },
       },
     });
+    initializeResult = await Promise.race([initialize, exited]);
+    exited.catch(() => undefined); // a later exit (after shutdown) is expected
     await connection.sendNotification(InitializedNotification.type, {});
   });
 
@@ -219,6 +227,33 @@ describe('Aletheia language server contract (python -m lsp)', function () {
     const uri = openDocument('app.log', 'log', lines.join('\n') + '\n');
     const found = await diagnostics.waitFor(uri, 15000);
     assert.ok(found.some((d) => d.range.start.line === 1 || d.range.start.line === 3), JSON.stringify(found));
+  });
+
+  it('a log diagnostic\'s code action command, run the way the extension\'s middleware runs it, streams an answer', async () => {
+    model.script = { pieces: ['Postgres ', 'is down.'], delayMs: 10 };
+    const uri = pathToFileURL(path.join(workDir, 'app.log')).toString();
+    const found = await diagnostics.waitFor(uri, 15000);
+    const actions = await connection.sendRequest(CodeActionRequest.type, {
+      textDocument: { uri },
+      range: found[0].range,
+      context: { diagnostics: found },
+    });
+    const withCommand = (actions ?? []).flatMap((action) =>
+      'command' in action && action.command && typeof action.command === 'object' ? [action.command] : [],
+    );
+    const explain = withCommand.find((command) => command.command === 'aletheia.explainLogError');
+    assert.ok(explain, `no explain command among ${JSON.stringify(actions)}`);
+    const request = requestForServerCommand(explain.command, explain.arguments);
+    assert.ok(request);
+    const before = model.requests.length;
+    const final = await runAnswerSession(
+      request,
+      streamingCommandClient(connection),
+      new RecordingSink(),
+      new CancellationTokenSource().token,
+    );
+    assert.deepStrictEqual([final.status, final.text], ['done', 'Postgres is down.'], final.note);
+    assert.match(JSON.stringify(model.requests[before].body.messages), /database connection refused/);
   });
 
   it('aletheia.ask streams full-text progress and returns {answer}, with the key from apiKeyEnv', async () => {
