@@ -62,7 +62,9 @@ def drain3_default_labels(messages: list[str]) -> list[int]:
 
 def our_miner_labels(messages: list[str]) -> list[int]:
     miner = LogTemplateMiner()
-    return [miner.add(m) for m in messages]
+    groups = [miner.add(m) for m in messages]
+    merged_into = miner.merge_variable_positions()
+    return [merged_into[g] for g in groups]
 
 
 def analyse_labels(text: str, n_lines: int) -> list[object]:

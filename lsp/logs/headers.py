@@ -54,8 +54,7 @@ _LEVEL_WORDS = (
 )
 # Level words: bare in capitals, or bracketed / angle-bracketed in any case ([notice], <error>).
 _LEVEL = re.compile(
-    rf"(?:(?P<l1>{_LEVEL_WORDS})\b:?|\[\s*(?P<l2>(?i:{_LEVEL_WORDS}))\s*\]|<(?P<l3>(?i:{_LEVEL_WORDS}))>)"
-    r"(?=\s|$)"
+    rf"(?P<l1>{_LEVEL_WORDS})\b:?(?=\s|$)|\[\s*(?P<l2>(?i:{_LEVEL_WORDS}))\s*\]|<(?P<l3>(?i:{_LEVEL_WORDS}))>(?=\s|$)"
 )
 # A single-letter level as logcat writes it: "D WindowManager: ...", or "E/Tag( 123): ..."
 _LETTER_LEVEL = re.compile(r"(?P<l>[VDIWEFA])(?=\s+\S)")

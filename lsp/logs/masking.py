@@ -13,6 +13,10 @@ MASK = "<*>"
 
 # Ordered: the most specific kinds first, so that a UUID is not cut into hex words and numbers.
 _RULES: list[tuple[str, re.Pattern[str]]] = [
+    # Double-quoted strings are values: tag="View Lock", file "a b.txt"
+    ("quoted", re.compile(r'(?<=")[^"\n]{1,200}(?=")(?<!\s)(?=\"(?:[\s,;:)\]}]|$))')),
+    # The value of key=value: name=com.android.systemui, mode=fast (up to a space or a delimiter)
+    ("kv", re.compile(r"(?<=[A-Za-z_]=)(?![\"'(<\[{])[^\s,;)\]}|\"]{1,200}")),
     ("url", re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>()\[\]]+")),
     ("email", re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")),
     ("uuid", re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")),
@@ -22,6 +26,12 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     # IPv6: the full eight groups, or a compressed form with "::" and at least two groups
     ("ipv6", re.compile(r"(?<![\w:])(?:(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|(?=[0-9a-fA-F:]*[0-9a-fA-F]:"
                         r"[0-9a-fA-F:]*:[0-9a-fA-F])(?:[0-9a-fA-F]{1,4}:)*:(?:[0-9a-fA-F]{1,4}:?)*)(?![\w:])")),
+    # Host names: dotted names ending in a generic or two-letter country domain (ns1.example.com,
+    # 61-220-159-99.hinet-ip.hinet.net, x.inode.at); Java packages, which start with one, are left alone.
+    ("hostname", re.compile(
+        r"(?<![\w.-])(?!(?:com|org|net|java|javax|android|io)\.)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+        r"(?:com|net|org|edu|gov|mil|int|info|biz|local|internal|lan|localdomain|[a-z]{2})"
+        r"(?::\d{1,5})?(?![\w.-])")),
     ("hexnum", re.compile(r"\b0[xX][0-9a-fA-F]+\b")),
     # Unix and Windows paths with at least two components: /etc/httpd/conf/x.properties, C:\a\b
     ("path", re.compile(r"(?<![\w/])(?:[A-Za-z]:\\|~?/)(?:[\w.@%+-]+[/\\])+[\w.@%+-]*")),
@@ -37,10 +47,13 @@ _NUMBER = re.compile(
     r"(?<![\w.])[-+]?\d+(?:[.,]\d+)*(?:\s?(?:[kKMGTP]i?[Bb]|[Bb]ytes?|B|ms|us|µs|ns|sec|secs|s|m|min|mins|h|hrs?"
     r"|[kKMG]?Hz|%))?(?![\w])"
 )
+# Compound ids: a word, an underscore, then anything with a digit: attempt_1445_0020_m_000000_0,
+# container_1445_0020_01_000012, rdd_42_3 -- the word is kept, the rest is one variable.
+_COMPOUND_ID = re.compile(r"(?<=\b[A-Za-z]{2}_)(?=[\w-]*\d)[\w-]*\w|(?<=[A-Za-z]{3}_)(?=[\w-]*\d)[\w-]*\w")
 # Digits glued to a word: blk_-1234, appattempt_1445_0020, broadcast_22, id=123, user42, port:8080.
 _GLUED_DIGITS = re.compile(r"(?<=[_#=:@-])-?\d+|(?<=[A-Za-z])\d{2,}(?![A-Za-z])")
 # Long runs of base64 / random tokens: 20+ characters mixing letters and digits.
-_TOKEN = re.compile(r"\b(?=[A-Za-z0-9+/=_-]*\d)(?=[A-Za-z0-9+/=_-]*[A-Za-z])[A-Za-z0-9+/=_-]{20,}\b")
+_TOKEN = re.compile(r"\b(?=[A-Za-z0-9+/=]*\d)(?=[A-Za-z0-9+/=]*[A-Za-z])[A-Za-z0-9+/=]{20,}\b")
 
 
 # A word of hex characters with both letters and digits, at least 6 long: 9f4ef63, de9231d.
@@ -48,13 +61,18 @@ _HEXWORD_MIXED = r"\b(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{6,}\b
 
 # One pass over the message: at each position the first kind that matches wins, in the order above.
 _ANY_VARIABLE = re.compile("|".join(
-    f"(?:{p})" for p in [*(r.pattern for _k, r in _RULES), _TOKEN.pattern, _HEXWORD_MIXED, _NUMBER.pattern,
-                         _GLUED_DIGITS.pattern]
+    f"(?:{p})" for p in [*(r.pattern for _k, r in _RULES), _TOKEN.pattern, _HEXWORD_MIXED, _COMPOUND_ID.pattern,
+                         _NUMBER.pattern, _GLUED_DIGITS.pattern]
 ))
 # Runs of masks separated only by spaces or punctuation are one variable of varying length.
 _RUN = re.compile(r"<\*>(?:[\s,.:;/_-]*<\*>)+")
+# An empty value is a variable that happens to be empty: "()", "[]", '""', "key= " read as one.
+_EMPTY = re.compile(r"\(\)|\[\]|\"\"|''|(?<=\w=)(?=\s|$)")
+# A list of same-shaped variables ("blk_<*> blk_<*> blk_<*>") is one variable-length list.
+_REPEATED = re.compile(r"(?<!\S)(\S*<\*>\S*)(?:[\s,]+\1)+(?!\S)")
 
 
 def mask(message: str) -> str:
     """``message`` with its variable parts replaced by ``<*>``."""
-    return _RUN.sub(MASK, _ANY_VARIABLE.sub(MASK, message))
+    text = _EMPTY.sub(lambda m: m.group(0)[:1] + MASK + m.group(0)[1:], _ANY_VARIABLE.sub(MASK, message))
+    return _REPEATED.sub(r"\1", _RUN.sub(MASK, text))

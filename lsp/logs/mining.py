@@ -14,8 +14,10 @@ from drain3.drain import Drain
 
 from lsp.logs.masking import MASK, mask
 
-DEFAULT_SIMILARITY = 0.7
+DEFAULT_SIMILARITY = 0.95
 DEFAULT_DEPTH = 4
+DEFAULT_MIN_VALUES = 3
+MIN_SHARED_CONSTANTS = 2  # groups are merged only when they share at least this many constant words
 MAX_TOKENS = 400  # messages longer than this are mined on their first MAX_TOKENS tokens
 
 
@@ -43,6 +45,7 @@ class LogTemplateMiner:
     def __init__(self, similarity: float = DEFAULT_SIMILARITY, depth: int = DEFAULT_DEPTH, *, masking: bool = True):
         self._drain = ConstantTokenDrain(depth=depth, sim_th=similarity, max_children=100, param_str=MASK)
         self._masking = masking
+        self._merged_tokens: dict[int, list[str]] = {}
 
     def add(self, message: str) -> int:
         """Mine one message (already stripped of its header); returns its group id."""
@@ -54,9 +57,56 @@ class LogTemplateMiner:
         return cluster.cluster_id
 
     def template(self, group_id: int) -> str:
+        if group_id in self._merged_tokens:
+            return " ".join(self._merged_tokens[group_id])
         cluster = self._drain.id_to_cluster.get(group_id)
         return cluster.get_template() if cluster is not None else ""
 
     @property
     def group_count(self) -> int:
         return len(self._drain.id_to_cluster)
+
+    def merge_variable_positions(self, min_values: int = DEFAULT_MIN_VALUES) -> dict[int, int]:
+        """Merge groups whose templates differ in one position only, where that position takes at least
+        ``min_values`` different words across groups: a word with that many values in the same place is a
+        variable (user names, host names...), while two or three values are usually different events
+        (``startup``/``shutdown``). Returns a map from every group id to its merged group id; the merged
+        group's template has ``<*>`` at the merged position (see :meth:`template`)."""
+        parent: dict[int, int] = {cid: cid for cid in self._drain.id_to_cluster}
+
+        def find(c: int) -> int:
+            while parent[c] != c:
+                parent[c] = parent[parent[c]]
+                c = parent[c]
+            return c
+
+        def tokens_of(root: int) -> list[str]:
+            return self._merged_tokens.get(root) or list(self._drain.id_to_cluster[root].log_template_tokens)
+
+        changed = True
+        while changed:
+            changed = False
+            by_key: dict[tuple, list[int]] = {}
+            for root in {find(cid) for cid in parent}:
+                tokens = tokens_of(root)
+                constants = sum(t != MASK for t in tokens)
+                for i, token in enumerate(tokens):
+                    if constants - (token != MASK) >= MIN_SHARED_CONSTANTS:
+                        by_key.setdefault((len(tokens), i, *tokens[:i], *tokens[i + 1:]), []).append(root)
+            touched: set[int] = set()
+            for key, roots in by_key.items():
+                if len(roots) < 2 or touched.intersection(roots):
+                    continue
+                # A template that already has <*> there (Drain generalised it) counts as many values.
+                values = {tokens_of(r)[key[1]] for r in roots}
+                if len(values) < min_values and MASK not in values:
+                    continue
+                target = min(roots)
+                merged = tokens_of(target)
+                merged[key[1]] = MASK
+                for r in roots:
+                    parent[r] = target
+                self._merged_tokens[target] = merged
+                touched.update(roots)
+                changed = True
+        return {cid: find(cid) for cid in parent}

@@ -90,8 +90,12 @@ def analyse_log(text: str, *, source: str = "", max_lines: int = 200_000) -> Log
 
 
 def _analyse(text: str, source: str, max_lines: int) -> LogReport:
-    if not isinstance(text, str):
-        text = bytes(text).decode("utf-8", errors="replace") if isinstance(text, (bytes, bytearray)) else str(text)
+    if text is None:
+        text = ""
+    elif isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", errors="replace")
+    elif not isinstance(text, str):
+        text = str(text)
     all_lines = split_lines(text)
     limit = max(0, int(max_lines))
     lines = [_clean(line) for line in all_lines[:limit]]
@@ -145,6 +149,16 @@ def _analyse(text: str, source: str, max_lines: int) -> LogReport:
         gid = miner.add(message_of[i])
         group_of[i] = gid
         members.setdefault(gid, []).append(i)
+
+    # Words that take many values in one place are variables: merge the groups they split.
+    merged_into = miner.merge_variable_positions()
+    regrouped: dict[int, list[int]] = {}
+    for gid, idx in members.items():
+        regrouped.setdefault(merged_into.get(gid, gid), []).extend(idx)
+    members = {gid: sorted(idx) for gid, idx in regrouped.items()}
+    for gid, idx in members.items():
+        for i in idx:
+            group_of[i] = gid
 
     ordered = sorted(members.items(), key=lambda kv: (-len(kv[1]), kv[1][0]))
     template_id = {gid: n for n, (gid, _) in enumerate(ordered, 1)}

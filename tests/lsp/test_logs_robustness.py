@@ -1,0 +1,149 @@
+"""lsp.logs on hostile and unusual input (empty, binary, invalid UTF-8, huge lines, huge files, odd line
+breaks), and header detection / masking on common log formats not in the Loghub excerpt."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from lsp.logs import analyse_log, context_excerpt, split_lines
+from lsp.logs.headers import HeaderParser, normalise_level
+from lsp.logs.masking import mask
+from lsp.logs.report import MAX_LINE_CHARS
+
+
+def test_empty_and_blank_text():
+    for text in ("", "\n", "\n\n\r\n", "   \t  "):
+        report = analyse_log(text)
+        assert report.templates == [] and report.error_groups == []
+        assert not report.truncated
+        json.dumps(report.to_dict())
+    assert context_excerpt("", 5) == ("", 1)
+
+
+def test_binary_garbage_never_raises():
+    rng = random.Random(1234)
+    for size in (1, 17, 4096, 65536):
+        blob = bytes(rng.randrange(256) for _ in range(size))
+        text = blob.decode("utf-8", errors="replace")
+        report = analyse_log(text)
+        assert report.total_lines == len(split_lines(text))
+        assert not report.header_layout or not report.header_layout[0].startswith("analysis failed")
+        json.dumps(report.to_dict())
+
+
+def test_invalid_utf8_and_control_characters():
+    raw = b"2024-01-01 00:00:00 ERROR caf\xc3 failed \xff\xfe\x00\x01 at 0x7f\n2024-01-01 00:00:01 INFO ok\n"
+    text = raw.decode("utf-8", errors="replace")
+    report = analyse_log(text)
+    assert [g.lines for g in report.error_groups] == [[1]]
+    assert "\x00" not in report.error_groups[0].sample
+
+
+def test_surrogates_and_non_string_input_do_not_crash():
+    report = analyse_log("ERROR bad \ud800 surrogate\n")
+    assert report.error_groups and report.error_groups[0].severity == "error"
+    assert analyse_log(b"ERROR from bytes\n").error_groups  # tolerated although typed str
+    assert analyse_log(None).total_lines == 0  # type: ignore[arg-type]
+
+
+def test_very_long_lines_are_capped():
+    long_line = "2024-01-01 00:00:00 ERROR " + "x" * 5_000_000
+    report = analyse_log(long_line + "\n2024-01-01 00:00:01 INFO fine\n")
+    group = report.error_groups[0]
+    assert group.lines == [1]
+    assert len(group.sample) <= 500 and len(group.template) <= MAX_LINE_CHARS
+    excerpt, first = context_excerpt(long_line, 1)
+    assert first == 1 and len(excerpt) <= MAX_LINE_CHARS
+
+
+def test_max_lines_truncates():
+    text = "".join(f"2024-01-01 00:00:{i % 60:02d} INFO tick {i}\n" for i in range(1000))
+    text += "2024-01-01 00:01:00 ERROR late failure\n"
+    report = analyse_log(text, max_lines=100)
+    assert report.truncated and report.total_lines == 1001 and report.analysed_lines == 100
+    assert report.error_groups == []  # the error is past the limit
+    assert sum(t.count for t in report.templates) == 100
+    assert analyse_log(text, max_lines=0).templates == []
+    full = analyse_log(text)
+    assert not full.truncated and full.error_groups[0].lines == [1001]
+
+
+def test_line_numbers_follow_editor_line_breaks():
+    text = "INFO a\r\nERROR b failed\rINFO c\nERROR d failed\x0cstill line 4\n"
+    report = analyse_log(text)
+    assert report.total_lines == 4
+    assert sorted(line for g in report.error_groups for line in g.lines) == [2, 4]
+
+
+def test_random_text_fuzz_never_raises():
+    rng = random.Random(99)
+    alphabet = "aZ09 :[]()<>{}\"'\\/=-_.,;*#@\t\n\r\x00\u00e9\u4e2d\ufffd"
+    for _ in range(200):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 400)))
+        report = analyse_log(text, max_lines=rng.randrange(0, 50))
+        json.dumps(report.to_dict())
+        context_excerpt(text, rng.randrange(-5, 50), rng.randrange(-2, 5), rng.randrange(-2, 5))
+
+
+@pytest.mark.parametrize(
+    "lines, message, level",
+    [
+        (["2024-05-02 08:15:01,200 - worker.pool - ERROR - batch 2 crashed"], "batch 2 crashed", "error"),
+        (["ERROR:root:could not open /tmp/x"], "could not open /tmp/x", "error"),
+        (["2024/01/01 12:00:00 [error] 1234#0: *5 connect() failed"], "*5 connect() failed", "error"),
+        (["2024/06/01 12:00:00 listening on :8080"], "listening on :8080", ""),
+        (['{"time":"2024-01-01T00:00:00Z","level":"error","msg":"db down","err":"refused"}'], "db down refused", "error"),
+        (['time=2024-01-01T00:00:00Z level=warn msg="disk almost full" pct=91'], "disk almost full", "warning"),
+        (["E0601 12:00:00.123456    1234 controller.go:123] Failed to sync pod"], "Failed to sync pod", "error"),
+        (["2024-01-01T10:00:00.123Z [ERROR] payment failed"], "payment failed", "error"),
+        (["Jun 01 12:00:01 host kernel: Out of memory: Killed process 42"], "Out of memory: Killed process 42", ""),
+        (["E, [2024-01-01T10:00:00.123456 #1234] ERROR -- : boom"], "boom", "error"),
+        (["[2024-01-01T10:00:00,123][WARN ][o.e.c.DiskMonitor] [node-1] disk high"], "disk high", "warning"),
+        (["03-17 16:13:38.811  1702  2395 E WindowManager: bad token"], "bad token", "error"),
+        (["Sun Dec 04 04:47:44 2005 plain message"], "plain message", ""),
+        (["just a message with no header"], "just a message with no header", ""),
+    ],
+)
+def test_header_formats(lines, message, level):
+    parser = HeaderParser.learn(lines)
+    parsed = parser.parse(lines[0])
+    assert parsed.message == message
+    assert parsed.level == level
+
+
+def test_layout_keeps_message_words_that_look_like_header_fields():
+    # Most lines are "<ts> <level> <message>"; a message starting with "Error:" or a number is not a header.
+    lines = [f"2024-01-01 00:00:{i:02d} INFO served request {i}" for i in range(20)]
+    lines += ["2024-01-01 00:01:00 INFO Error: quota exceeded", "2024-01-01 00:01:01 INFO 42 workers idle"]
+    parser = HeaderParser.learn(lines)
+    assert parser.layout == ("ts", "level")
+    assert parser.parse(lines[-2]).message == "Error: quota exceeded"
+    assert parser.parse(lines[-1]).message == "42 workers idle"
+
+
+def test_normalise_level():
+    assert normalise_level("WARN") == normalise_level("[warning]") == normalise_level("W") == "warning"
+    assert normalise_level("3") == "error" and normalise_level("50") == "critical"
+    assert normalise_level("banana") == ""
+
+
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ("from 10.0.0.1:5432 ok", "from <*> ok"),
+        ("id 550e8400-e29b-41d4-a716-446655440000 done", "id <*> done"),
+        ("block blk_-3544583377289625738 size 67108864", "block blk_<*> size <*>"),
+        ("wrote /var/lib/app/data/x.bin in 120ms", "wrote <*> in <*>"),
+        ("token 9f4ef63 at 0x7ffe12ab", "token <*> at <*>"),
+        ("peer fe80::1ff:fe23:4567:890a gone", "peer <*> gone"),
+        ("estimated size 9.6 KB, free 418.6 KB", "estimated size <*>, free <*>"),
+        ("connection from 1.2.3.4 at Wed Jun 29 14:44:35 2005", "connection from <*> at <*>"),
+        ("see https://example.com/a?b=1 now", "see <*> now"),
+        ("Connection refused", "Connection refused"),
+    ],
+)
+def test_masking(message, expected):
+    assert mask(message) == expected
