@@ -249,7 +249,7 @@ class HeaderParser:
         self.layout = layout
 
     @classmethod
-    def learn(cls, lines: Iterable[str], sample: int = 2000) -> "HeaderParser":
+    def learn(cls, lines: Iterable[str], sample: int = 500) -> "HeaderParser":
         counts: Counter[tuple[str, ...]] = Counter()
         for i, line in enumerate(lines):
             if i >= sample:

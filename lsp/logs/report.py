@@ -35,8 +35,9 @@ class TemplateGroup:
 
 @dataclass
 class ErrorGroup:
-    """Error (or warning) lines of one template. ``stack_trace`` holds the line numbers of the trace that
-    followed the first occurrence that had one; ``template_id`` is the matching :class:`TemplateGroup`."""
+    """Error (or warning) lines of one template. ``sample`` is the raw text of ``sample_line``: the first
+    occurrence that has a stack trace, else the first occurrence; ``stack_trace`` holds the line numbers of
+    that trace; ``template_id`` is the matching :class:`TemplateGroup`."""
 
     id: int
     template: str
@@ -48,6 +49,7 @@ class ErrorGroup:
     stack_trace: list[int]
     template_id: int = 0
     exception: str = ""
+    sample_line: int = 0  # the line ``sample`` (and ``stack_trace``) come from
 
 
 @dataclass
@@ -189,6 +191,7 @@ def _analyse(text: str, source: str, max_lines: int) -> LogReport:
             stack_trace=[i + 1 for i in trace_of.get(traced, [])] if traced is not None else [],
             template_id=template_id[gid],
             exception=exception,
+            sample_line=sample_at + 1,
         ))
     groups.sort(key=lambda g: (-SEVERITY_RANK[g.severity], -g.count, g.first_line))
     for n, group in enumerate(groups, 1):

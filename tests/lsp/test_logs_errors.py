@@ -64,13 +64,29 @@ def test_java_trace_attached_and_repeats_grouped():
     assert group.count == 2 and group.lines == [3, 11] and group.first_line == 3
     assert group.stack_trace == [4, 5, 6, 7, 8, 9]  # exception line, frames, Caused by, "... 12 more"
     assert group.exception == "java.net.SocketTimeoutException"  # the root cause
-    assert "Request 8812 failed" in group.sample
+    assert "Request 8812 failed" in group.sample and group.sample_line == 3
     # Frames are not lines of their own: no template covers them.
     covered = {line for t in report.templates for line in t.lines}
     assert covered.isdisjoint({4, 5, 6, 7, 8, 9, 12, 13, 14, 15})
     # The warning has its own group.
     warnings = [g for g in report.error_groups if g.severity == "warning"]
     assert [g.lines for g in warnings] == [[16]]
+
+
+def test_sample_comes_from_the_first_occurrence_with_a_trace():
+    text = "\n".join([
+        "2024-01-01 00:00:00 ERROR job 1 failed",
+        "2024-01-01 00:00:01 INFO tick",
+        "2024-01-01 00:00:02 ERROR job 2 failed",
+        "java.lang.IllegalStateException: boom",
+        "\tat a.B.c(B.java:1)",
+        "2024-01-01 00:00:03 INFO tick",
+    ])
+    groups = analyse_log(text).error_groups
+    traced = next(g for g in groups if g.stack_trace)
+    assert traced.lines == [3] and traced.sample_line == 3 and traced.stack_trace == [4, 5]
+    plain = next(g for g in groups if not g.stack_trace)
+    assert plain.lines == [1] and plain.sample_line == 1 and plain.exception == ""
 
 
 def test_templates_most_frequent_first_with_one_based_lines():
