@@ -28,18 +28,19 @@ import random
 import statistics
 import sys
 import time
+import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from drain3 import TemplateMiner  # noqa: E402
-from drain3.template_miner_config import TemplateMinerConfig  # noqa: E402
+from drain3 import TemplateMiner
+from drain3.template_miner_config import TemplateMinerConfig
 
-from lsp.logs import analyse_log  # noqa: E402
-from lsp.logs.headers import HeaderParser  # noqa: E402
-from lsp.logs.metrics import grouping_accuracy, pairwise_f1  # noqa: E402
-from lsp.logs.mining import LogTemplateMiner  # noqa: E402
+from lsp.logs import analyse_log
+from lsp.logs.headers import HeaderParser
+from lsp.logs.metrics import grouping_accuracy, pairwise_f1
+from lsp.logs.mining import LogTemplateMiner
 
 SYSTEMS = ["Android", "Apache", "HDFS", "Hadoop", "Linux", "OpenSSH", "Spark", "Zookeeper"]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "loghub"
@@ -152,7 +153,7 @@ def synthetic_log(n_lines: int, seed: int = 7) -> tuple[str, list[int]]:
             "ip": ".".join(str(rng.randrange(1, 255)) for _ in range(4)), "port": rng.randrange(1024, 65535),
             "id": rng.randrange(10**6), "n": rng.randrange(10**4), "ms": rng.randrange(1, 5000),
             "word": rng.choice(_WORDS), "blk": f"blk_{rng.randrange(-10**12, 10**12)}",
-            "uuid": "%08x-%04x-%04x-%04x-%012x" % tuple(rng.getrandbits(b) for b in (32, 16, 16, 16, 48)),
+            "uuid": str(uuid.UUID(int=rng.getrandbits(128))),
             "hex": hex(rng.getrandbits(32)), "f": f"{rng.random():.3f}",
             "method": rng.choice(["GET", "POST", "PUT"]), "status": rng.choice([200, 201, 404]),
         }

@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 # --------------------------------------------------------------------------------------------------
 # Field patterns
@@ -249,7 +249,7 @@ class HeaderParser:
         self.layout = layout
 
     @classmethod
-    def learn(cls, lines: Iterable[str], sample: int = 500) -> "HeaderParser":
+    def learn(cls, lines: Iterable[str], sample: int = 500) -> HeaderParser:
         counts: Counter[tuple[str, ...]] = Counter()
         for i, line in enumerate(lines):
             if i >= sample:

@@ -4,7 +4,7 @@ comparing predicted group labels per line with ground-truth event ids."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Hashable, Sequence
+from collections.abc import Hashable, Sequence
 
 
 def grouping_accuracy(truth: Sequence[Hashable], predicted: Sequence[Hashable]) -> float:

@@ -24,7 +24,7 @@ MAX_TOKENS = 400  # messages longer than this are mined on their first MAX_TOKEN
 class ConstantTokenDrain(Drain):
     """Drain whose similarity is the share of agreeing tokens among positions constant in both."""
 
-    def get_seq_distance(self, seq1, seq2, include_params: bool):  # noqa: D401 - drain3's signature
+    def get_seq_distance(self, seq1, seq2, include_params: bool):
         constant = same = params = 0
         for template_token, token in zip(seq1, seq2):
             if template_token == MASK:

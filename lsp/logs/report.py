@@ -61,6 +61,7 @@ class LogReport:
     analysed_lines: int = 0  # lines analysed (at most max_lines)
     truncated: bool = False
     header_layout: list[str] = field(default_factory=list)  # the header fields found, e.g. ["ts", "level"]
+    failure: str = ""  # set, with an otherwise empty report, if the analysis itself failed (a bug)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,10 +86,8 @@ def analyse_log(text: str, *, source: str = "", max_lines: int = 200_000) -> Log
     are not analysed and the report says ``truncated``."""
     try:
         return _analyse(text, source, max_lines)
-    except Exception as exc:  # the analyser must never take the language server down
-        report = LogReport(source=source)
-        report.header_layout = [f"analysis failed: {type(exc).__name__}: {exc}"]
-        return report
+    except Exception as exc:  # noqa: BLE001 - the analyser must never take the language server down
+        return LogReport(source=source, failure=f"{type(exc).__name__}: {exc}")
 
 
 def _analyse(text: str, source: str, max_lines: int) -> LogReport:

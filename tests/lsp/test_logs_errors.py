@@ -74,14 +74,14 @@ def test_java_trace_attached_and_repeats_grouped():
 
 
 def test_sample_comes_from_the_first_occurrence_with_a_trace():
-    text = "\n".join([
-        "2024-01-01 00:00:00 ERROR job 1 failed",
-        "2024-01-01 00:00:01 INFO tick",
-        "2024-01-01 00:00:02 ERROR job 2 failed",
-        "java.lang.IllegalStateException: boom",
-        "\tat a.B.c(B.java:1)",
-        "2024-01-01 00:00:03 INFO tick",
-    ])
+    text = """\
+2024-01-01 00:00:00 ERROR job 1 failed
+2024-01-01 00:00:01 INFO tick
+2024-01-01 00:00:02 ERROR job 2 failed
+java.lang.IllegalStateException: boom
+\tat a.B.c(B.java:1)
+2024-01-01 00:00:03 INFO tick
+"""
     groups = analyse_log(text).error_groups
     traced = next(g for g in groups if g.stack_trace)
     assert traced.lines == [3] and traced.sample_line == 3 and traced.stack_trace == [4, 5]

@@ -30,7 +30,7 @@ def test_binary_garbage_never_raises():
         text = blob.decode("utf-8", errors="replace")
         report = analyse_log(text)
         assert report.total_lines == len(split_lines(text))
-        assert not report.header_layout or not report.header_layout[0].startswith("analysis failed")
+        assert report.failure == ""
         json.dumps(report.to_dict())
 
 
@@ -84,6 +84,7 @@ def test_random_text_fuzz_never_raises():
     for _ in range(200):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 400)))
         report = analyse_log(text, max_lines=rng.randrange(0, 50))
+        assert report.failure == "", report.failure
         json.dumps(report.to_dict())
         context_excerpt(text, rng.randrange(-5, 50), rng.randrange(-2, 5), rng.randrange(-2, 5))
 
@@ -147,3 +148,15 @@ def test_normalise_level():
 )
 def test_masking(message, expected):
     assert mask(message) == expected
+
+
+def test_internal_failure_is_reported_not_raised(monkeypatch):
+    import lsp.logs.report as report_module
+
+    def broken(*_args):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(report_module, "_analyse", broken)
+    report = analyse_log("ERROR x\n", source="a.log")
+    assert report.failure == "RuntimeError: simulated bug" and report.source == "a.log"
+    assert report.to_dict()["failure"] == "RuntimeError: simulated bug"
