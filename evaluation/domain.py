@@ -87,7 +87,10 @@ async def run_domain(
         answers = await chat_answers(
             client, model, convs, max_tokens=max_tokens, concurrency=concurrency, desc=f"{model} config_review"
         )
-        scores = [scoring.score_config_review(i, parse_config_review_answer(a)) for i, a in zip(data.config_review, answers)]
+        scores = [
+            scoring.score_config_review(i, parse_config_review_answer(a), answer=a)
+            for i, a in zip(data.config_review, answers)
+        ]
         res.metrics["config_review"] = scoring.aggregate_config_review(scores)
         res.items["config_review"] = [dict(r, answer=a) for r, a in zip(scoring.as_dicts(scores), answers)]
 

@@ -45,8 +45,10 @@ def run_lm_eval(
     include_path: str | Path | None = None,
     num_concurrent: int = 1,
     batch_size: int = 1,
+    log_samples: bool = False,
 ) -> dict:
-    """``lm_eval.simple_evaluate`` on our tasks; returns its ``results`` dict (task -> metric -> value)."""
+    """``lm_eval.simple_evaluate`` on our tasks; returns its ``results`` dict (task -> metric -> value),
+    or its whole output (with per-sample ``samples``) when ``log_samples``."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import lm_eval
     from lm_eval.tasks import TaskManager
@@ -56,8 +58,7 @@ def run_lm_eval(
     tok = Path(tokenizer_dir) if tokenizer_dir else export_tokenizer(bundled_gguf())
     model_args = (
         f"model={model},base_url={base_url.rstrip('/')}/completions,tokenizer_backend=huggingface,"
-        f"tokenizer={tok},tokenized_requests=False,num_concurrent={num_concurrent},max_retries=1,"
-        f"batch_size={batch_size}"
+        f"tokenizer={tok},tokenized_requests=False,num_concurrent={num_concurrent},max_retries=1"
     )
     out = lm_eval.simple_evaluate(
         model="local-completions",
@@ -66,6 +67,6 @@ def run_lm_eval(
         task_manager=TaskManager(include_path=str(include_path or TASKS_DIR)),
         limit=limit,
         batch_size=batch_size,
-        log_samples=False,
+        log_samples=log_samples,
     )
-    return out["results"]
+    return out if log_samples else out["results"]

@@ -104,12 +104,17 @@ class ConfigReviewScore:
     n_found: int  # defects matched by at least one finding
     n_findings: int
     n_correct_findings: int  # findings that match at least one defect
+    in_format: bool  # the answer listed findings or said "No defects found."
 
 
-def score_config_review(item: ConfigReviewItem, findings: Sequence[Finding], line_tolerance: int = 1) -> ConfigReviewScore:
+def score_config_review(
+    item: ConfigReviewItem, findings: Sequence[Finding], line_tolerance: int = 1, answer: str | None = None
+) -> ConfigReviewScore:
+    """``answer`` (the raw text) only decides ``in_format``: findings, or an explicit "No defects found."."""
     found = sum(any(finding_matches_defect(f, d, line_tolerance) for f in findings) for d in item.defects)
     correct = sum(any(finding_matches_defect(f, d, line_tolerance) for d in item.defects) for f in findings)
-    return ConfigReviewScore(item.id, len(item.defects), found, len(findings), correct)
+    in_format = bool(findings) or (answer is not None and "no defects found" in answer.lower())
+    return ConfigReviewScore(item.id, len(item.defects), found, len(findings), correct, in_format)
 
 
 def _prf(tp_recall: int, n_gold: int, tp_precision: int, n_pred: int) -> tuple[float, float, float]:
@@ -132,7 +137,7 @@ def aggregate_config_review(scores: Sequence[ConfigReviewScore]) -> dict[str, fl
         "precision": p,
         "recall": r,
         "f1": f1,
-        "answered_in_format": mean(s.n_findings > 0 or s.n_defects == 0 for s in scores),
+        "answered_in_format": mean(s.in_format for s in scores),
         "n": len(scores),
     }
 

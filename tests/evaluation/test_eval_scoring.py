@@ -154,3 +154,13 @@ def test_log_analysis_score(fixture_tasks_dir):
     assert agg["root_cause_acc"] == pytest.approx(1 / 3)
     assert agg["answered_in_format"] == pytest.approx(2 / 3)
     assert isinstance(LogAnswer("x"), LogAnswer)
+
+
+def test_config_review_format_flag():
+    from evaluation.data import ConfigReviewItem
+
+    item = ConfigReviewItem("c", "nginx", "a\nb\n", (scoring.Defect(1, ("a",)),))
+    said_none = scoring.score_config_review(item, [], answer="No defects found.")
+    rambled = scoring.score_config_review(item, [], answer="This config looks interesting.")
+    assert said_none.in_format and not rambled.in_format
+    assert said_none.n_found == 0
