@@ -40,6 +40,15 @@ _NOT_AN_ERROR = re.compile(
     r"\b(?:0|no|zero) (?:errors?|failures?|exceptions?)\b|\b(?:errors?|failures?|failed)\s*[=:]\s*0\b", re.IGNORECASE
 )
 
+# Lower-case fragments, one of which every pattern above needs: a quick test that most lines fail.
+_SIGNAL_FRAGMENTS = (
+    "error", "fail", "refus", "time", "unreach", "denied", "unable", "cannot", "can't", "could", "not found",
+    "no such", "invalid", "corrupt", "abort", "crash", "broken", "reset", "exit", "unexpected", "rejected",
+    "lost", "dropped", "kill", "warn", "deprecat", "retry", "slow", "degrad", "thrott", "backoff", "fatal",
+    "critical", "emerg", "panic", "memory", "oom", "segfault", "segmentation", "dumped", "sigsegv",
+    "overflow", "disk full", "no space", "severe", "traceback", "unhandled", "uncaught", "exception", "http/",
+)
+
 
 def line_severity(level: str, message: str) -> str:
     """Severity of one line: ``"critical"``, ``"error"``, ``"warning"`` or ``""``.
@@ -50,6 +59,11 @@ def line_severity(level: str, message: str) -> str:
     """
     severity = _LEVEL_SEVERITY.get(level, "")
     text = message[:2000]
+    if severity == "critical":
+        return severity
+    lowered = text.lower()
+    if not any(fragment in lowered for fragment in _SIGNAL_FRAGMENTS):
+        return severity
     content = ""
     if _CRITICAL.search(text):
         content = "critical"
