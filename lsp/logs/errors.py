@@ -108,55 +108,58 @@ _TRACE_START = re.compile(
 _EXCEPTION_LINE = re.compile(
     r"^\s*(?:[a-zA-Z_$][\w$]*\.)*[A-Z][\w$]*(?:Exception|Error|Throwable|Fault|Exit|Interrupt|Warning)\b(?::.*)?$"
 )
-# Inside a Python traceback: the source line under 'File "...", line N' is indented code.
-_INDENTED = re.compile(r"^\s{2,}\S")
 # Go frames: "main.main()" / "net/http.(*conn).serve(0xc000)" on their own line, then the file line.
 _GO_FUNC = re.compile(r"^[\w./*()-]+\([^)]*\)\s*$")
+# Python's closing line: "KeyError: 'price'", "mypkg.errors.Timeout: 30s", "KeyboardInterrupt"
+_PY_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?::\s.*)?$")
 
 
 class TraceTracker:
     """Fed lines in order (:meth:`feed`), tells whether each belongs to the trace of an earlier line.
 
-    A trace starts at an error line (or at a ``Traceback``/``panic:`` line) and goes on while lines look
-    like frames, exception lines, or the indented source lines of a Python traceback. The first line that
-    looks like none of these (typically the next line with a timestamp) ends it.
+    A trace starts at an error line (or at a ``Traceback``/``panic:`` line) and goes on, over lines without
+    a header, while they look like frames, exception lines, or are indented (a Python frame's source and
+    caret lines, a multi-line message). The first other line (typically the next line with a timestamp)
+    ends it. Blank lines are not fed: they neither count nor end a trace.
     """
 
     def __init__(self) -> None:
         self.anchor: int | None = None  # line number of the line the current trace belongs to
         self._kind = ""  # "python", "go", "java" or "" while only an error line has been seen
-        self._last_was_frame_header = False
+        self._closed = False
+
+    def _continues(self, raw: str, stripped: str) -> bool:
+        if _FRAME.match(raw) or _TRACE_START.match(stripped):
+            if stripped.startswith(("Traceback", "File ")):
+                self._kind = "python"
+            elif stripped.startswith(("goroutine ", "created by")) or ".go:" in stripped:
+                self._kind = "go"
+            self._closed = False
+            return True
+        if self._closed:
+            return False  # a Python traceback ended with its exception line
+        if raw[:1] in (" ", "\t"):
+            return True  # indented: a frame's source line, caret line, or the rest of a multi-line message
+        if self._kind == "python":
+            # The exception line closes a Python traceback (a chained one may follow).
+            self._closed = bool(_PY_EXCEPTION.match(stripped))
+            return self._closed
+        if _EXCEPTION_LINE.match(stripped):
+            return True
+        return self._kind == "go" and bool(_GO_FUNC.match(stripped))
 
     def feed(self, line_no: int, raw: str, has_header: bool, severity: str) -> int | None:
         """Returns the anchor line number when ``raw`` continues a trace, else ``None`` (and then the
         line may itself start a trace: it becomes the anchor if it is an error or a trace start)."""
-        stripped = raw.rstrip()
-        continues = False
-        if self.anchor is not None and stripped and not has_header:
-            if _FRAME.match(stripped):
-                continues = True
-                if stripped.lstrip().startswith("File "):
-                    self._kind = "python"
-                elif stripped.startswith(("goroutine ", "\t/", "created by")) or ".go:" in stripped:
-                    self._kind = "go"
-                self._last_was_frame_header = stripped.lstrip().startswith("File ")
-            elif self._kind == "python" and self._last_was_frame_header and _INDENTED.match(stripped):
-                continues = True  # the source line under a Python frame
-                self._last_was_frame_header = False
-            elif self._kind == "go" and _GO_FUNC.match(stripped):
-                continues = True
-            elif _EXCEPTION_LINE.match(stripped) or (self._kind == "python" and re.match(r"^\w[\w.]*: ", stripped)):
-                continues = True  # the exception line, in Java before the frames, in Python after them
-                self._last_was_frame_header = False
-            elif _TRACE_START.match(stripped):
-                continues = True
-                self._kind = "python" if stripped.lstrip().startswith("Traceback") else self._kind
-        if continues:
+        raw = raw.rstrip()
+        stripped = raw.strip()
+        if self.anchor is not None and stripped and not has_header and self._continues(raw, stripped):
             return self.anchor
         # Not a continuation: this line may start a new trace.
+        self._closed = False
         if _TRACE_START.match(stripped):
             self.anchor = line_no
-            self._kind = "python" if stripped.lstrip().startswith("Traceback") else (
+            self._kind = "python" if stripped.startswith("Traceback") else (
                 "go" if stripped.startswith(("panic: ", "fatal error: ")) else "java")
         elif severity in ("error", "critical"):
             self.anchor = line_no
@@ -164,7 +167,6 @@ class TraceTracker:
         else:
             self.anchor = None
             self._kind = ""
-        self._last_was_frame_header = False
         return None
 
 
@@ -173,12 +175,21 @@ _EXCEPTION_NAME = re.compile(
     r"(?:Exception|Error|Throwable|Fault|Exit|Interrupt))\b"
 )
 
+_PY_EXCEPTION_NAME = re.compile(r"^([A-Za-z_][\w.]*)(?::\s.*)?$")
+
 
 def exception_name(trace_lines: list[str]) -> str:
     """The exception a trace ends in: the root cause of a Java trace (its last ``Caused by:``), the last
     line of a Python traceback; ``""`` when the trace names none."""
+    python = any(line.lstrip().startswith("Traceback (most recent call last)") for line in trace_lines)
     name = ""
     for line in trace_lines:
+        if python:
+            if line[:1] not in (" ", "\t") and not line.startswith(("Traceback", "During handling", "The above")):
+                m = _PY_EXCEPTION_NAME.match(line.rstrip())
+                if m:
+                    name = m.group(1)
+            continue
         m = _EXCEPTION_NAME.search(line.strip())
         if m:
             name = m.group(1)

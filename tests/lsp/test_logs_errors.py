@@ -192,3 +192,52 @@ def test_context_excerpt_around_error():
     assert first == 1 and len(excerpt.split("\n")) == 2
     excerpt, first = context_excerpt(JAVA_APP, 10_000, before=1, after=10)
     assert first == 16 and excerpt.split("\n")[-1].endswith("in 77ms")
+
+
+def test_chained_python_traceback_with_caret_lines_stays_one_trace():
+    text = """\
+2024-05-02 08:15:01,200 - api - ERROR - request failed
+Traceback (most recent call last):
+  File "/srv/app/db.py", line 12, in fetch
+    return conn.execute(sql)
+           ^^^^^^^^^^^^^^^^^
+ConnectionResetError: [Errno 104] Connection reset by peer
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "/srv/app/api.py", line 30, in handle
+    rows = fetch(sql)
+mypkg.errors.DatabaseUnavailable: db01 unreachable
+2024-05-02 08:15:02,000 - api - INFO - request served
+"""
+    report = analyse_log(text)
+    assert len(report.error_groups) == 1
+    group = report.error_groups[0]
+    assert group.lines == [1]
+    assert group.stack_trace == [2, 3, 4, 5, 6, 8, 10, 11, 12, 13]  # blank lines 7 and 9 are skipped
+    assert group.exception == "mypkg.errors.DatabaseUnavailable"
+    assert [t.lines for t in report.templates if "served" in t.template] == [[14]]
+
+
+def test_node_and_dotnet_traces():
+    node = """\
+Error: ENOENT: no such file or directory, open '/app/config.json'
+    at Object.openSync (node:fs:601:3)
+    at Object.readFileSync (node:fs:469:35)
+server listening on 3000
+"""
+    report = analyse_log(node)
+    assert [(g.lines, g.stack_trace) for g in report.error_groups] == [([1], [2, 3])]
+    dotnet = """\
+2024-01-01 10:00:00.000 +00:00 [ERR] Unhandled exception in request pipeline
+System.NullReferenceException: Object reference not set to an instance of an object.
+   at Shop.Api.OrdersController.Get(Int32 id) in C:\\src\\Shop.Api\\OrdersController.cs:line 42
+   at lambda_method(Closure , Object , Object[] )
+2024-01-01 10:00:01.000 +00:00 [INF] Request finished
+"""
+    report = analyse_log(dotnet)
+    group = report.error_groups[0]
+    assert group.lines == [1] and group.stack_trace == [2, 3, 4]
+    assert group.exception == "System.NullReferenceException"
+
