@@ -1,0 +1,270 @@
+"""Every rule fires on a case that has the defect and stays quiet on the same config without it, so a rule
+that never fires or always fires fails here. Quick fixes are applied and must remove their finding."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from lsp.analysers import RULES, analyse
+
+K8S_HEAD = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  namespace: shop\nspec:\n  template:\n    spec:\n"
+K8S_OK = """\
+      securityContext:
+        runAsNonRoot: true
+      containers:
+        - name: api
+          image: shop/api:1.2.3
+          resources:
+            requests: {cpu: 100m, memory: 64Mi}
+            limits: {memory: 128Mi}
+          securityContext:
+            allowPrivilegeEscalation: false
+          livenessProbe: {httpGet: {path: /h, port: 80}}
+          readinessProbe: {httpGet: {path: /r, port: 80}}
+"""
+K8S_OK_DOC = K8S_HEAD + K8S_OK
+
+
+def k8s(old: str, new: str) -> str:
+    assert old in K8S_OK_DOC, old
+    return K8S_OK_DOC.replace(old, new)
+
+
+COMPOSE_OK = """\
+services:
+  db:
+    image: postgres:16.4
+    ports:
+      - "127.0.0.1:5432:5432"
+    environment:
+      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}
+    restart: unless-stopped
+"""
+
+
+def compose(old: str, new: str) -> str:
+    assert old in COMPOSE_OK, old
+    return COMPOSE_OK.replace(old, new)
+
+
+NGINX_OK = """\
+http {
+    server_tokens off;
+    client_max_body_size 10m;
+    add_header X-Frame-Options DENY;
+    server {
+        listen 443 ssl;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers HIGH:!aNULL:!MD5:!RC4;
+        location /static/ {
+            alias /srv/static/;
+            autoindex off;
+        }
+        location /api/ {
+            proxy_set_header Host $host;
+            proxy_pass http://127.0.0.1:8000;
+        }
+    }
+}
+"""
+
+
+def nginx(old: str, new: str) -> str:
+    assert old in NGINX_OK, old
+    return NGINX_OK.replace(old, new)
+
+
+SERVICE_OK = """\
+[Unit]
+Description=API
+
+[Service]
+Type=simple
+User=api
+ExecStart=/usr/bin/api --port 8000
+Restart=on-failure
+NoNewPrivileges=yes
+ProtectSystem=strict
+PrivateTmp=yes
+Environment=LOG_LEVEL=info
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def service(old: str, new: str) -> str:
+    assert old in SERVICE_OK, old
+    return SERVICE_OK.replace(old, new)
+
+
+DOCKER_OK = "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nUSER 1000\nHEALTHCHECK CMD [\"true\"]\nCMD [\"python\", \"app.py\"]\n"
+
+
+def docker(old: str, new: str) -> str:
+    assert old in DOCKER_OK, old
+    return DOCKER_OK.replace(old, new)
+
+
+# rule -> (path, text with the defect, text without it)
+CASES: dict[str, tuple[str, str, str]] = {
+    "DF001": ("Dockerfile", docker("python:3.12-slim", "python"), DOCKER_OK),
+    "DF002": ("Dockerfile", docker("USER 1000\n", ""), DOCKER_OK),
+    "DF003": ("Dockerfile", docker("COPY . .", "RUN apt-get install -y curl && rm -rf /var/lib/apt/lists/*"),
+              docker("COPY . .", "RUN apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*")),
+    "DF004": ("Dockerfile", docker("COPY . .", "RUN apt-get update && apt-get install -y --no-install-recommends curl"),
+              docker("COPY . .", "RUN apt-get update && apt-get install -y --no-install-recommends curl \\\n"
+                                 "    && rm -rf /var/lib/apt/lists/*")),
+    "DF005": ("Dockerfile", docker("COPY . .", "RUN apt-get install --no-install-recommends curl"),
+              docker("COPY . .", "RUN apt-get -qy install --no-install-recommends curl")),
+    "DF006": ("Dockerfile", docker("COPY . .", "ADD app.py /app/"), docker("COPY . .", "ADD rootfs.tar.gz /")),
+    "DF007": ("Dockerfile", docker("COPY . .", "RUN sudo make install"), docker("COPY . .", "RUN make install")),
+    "DF008": ("Dockerfile", docker("COPY . .", "RUN pip install flask"),
+              docker("COPY . .", "RUN python -m pip install --no-cache-dir flask")),
+    "DF009": ("Dockerfile", docker("COPY . .", "RUN cd /src && make"), docker("COPY . .", "RUN make -C /src")),
+    "DF010": ("Dockerfile", docker('CMD ["python", "app.py"]', "CMD python app.py"), DOCKER_OK),
+    "DF011": ("Dockerfile", docker("COPY . .", "ENV API_TOKEN=abc123"), docker("COPY . .", "ENV API_TOKEN_FILE=/run/t")),
+    "DF012": ("Dockerfile", docker('HEALTHCHECK CMD ["true"]\n', ""), DOCKER_OK),
+    "DF013": ("Dockerfile", DOCKER_OK + 'CMD ["python", "other.py"]\n', DOCKER_OK),
+    "DF014": ("Dockerfile", docker("COPY . .", "MAINTAINER me@example.com"), docker("COPY . .", "LABEL maintainer=me")),
+    "DF015": ("Dockerfile", docker("COPY . .", "COPPY . ."), DOCKER_OK),
+    "DF016": ("Dockerfile", "RUN echo hi\n" + DOCKER_OK, "ARG V=3.12\n" + DOCKER_OK),
+    "DF017": ("Dockerfile", docker("WORKDIR /app", "WORKDIR app"), DOCKER_OK),
+    "K8S001": ("d.yaml", k8s("            requests: {cpu: 100m, memory: 64Mi}\n", ""), K8S_OK_DOC),
+    "K8S002": ("d.yaml", k8s("{memory: 128Mi}", "{cpu: 1}"), K8S_OK_DOC),
+    "K8S003": ("d.yaml", k8s("shop/api:1.2.3", "shop/api"), k8s("shop/api:1.2.3", "reg:5000/api@sha256:abcd")),
+    "K8S004": ("d.yaml", k8s("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: false\n            privileged: true"),
+               k8s("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: false\n            privileged: false")),
+    "K8S005": ("d.yaml", k8s("runAsNonRoot: true", "fsGroup: 2000"), k8s("runAsNonRoot: true", "runAsUser: 1000")),
+    "K8S006": ("d.yaml", k8s("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true"), K8S_OK_DOC),
+    "K8S007": ("d.yaml", k8s("      securityContext:\n        runAsNonRoot", "      hostPID: true\n      securityContext:\n        runAsNonRoot"),
+               k8s("      securityContext:\n        runAsNonRoot", "      hostPID: false\n      securityContext:\n        runAsNonRoot")),
+    "K8S008": ("d.yaml", K8S_OK_DOC + "      volumes:\n        - name: h\n          hostPath: {path: /etc}\n",
+               K8S_OK_DOC + "      volumes:\n        - name: h\n          emptyDir: {}\n"),
+    "K8S009": ("d.yaml", k8s("          livenessProbe: {httpGet: {path: /h, port: 80}}\n", ""), K8S_OK_DOC),
+    "K8S010": ("d.yaml", k8s("          readinessProbe: {httpGet: {path: /r, port: 80}}\n", ""), K8S_OK_DOC),
+    "K8S011": ("d.yaml", k8s("          resources:", "          env:\n            - {name: DB_PASSWORD, value: hunter2}\n          resources:"),
+               k8s("          resources:", "          env:\n            - {name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: pw}}}\n          resources:")),
+    "K8S012": ("d.yaml", k8s("  namespace: shop\n", ""), K8S_OK_DOC),
+    "K8S013": ("d.yaml", k8s("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: false\n            capabilities: {add: [SYS_ADMIN]}"),
+               k8s("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: false\n            capabilities: {add: [NET_BIND_SERVICE]}")),
+    "K8S014": ("d.yaml", k8s("  name: api\n", ""), K8S_OK_DOC),
+    "DC001": ("compose.yaml", compose("    restart:", "    privileged: true\n    restart:"), COMPOSE_OK),
+    "DC002": ("compose.yaml", compose("postgres:16.4", "postgres:latest"), COMPOSE_OK),
+    "DC003": ("compose.yaml", compose('"127.0.0.1:5432:5432"', '"5432:5432"'), compose('"127.0.0.1:5432:5432"', '"8080:80"')),
+    "DC004": ("compose.yaml", compose("${POSTGRES_PASSWORD}", "s3cret"), COMPOSE_OK),
+    "DC005": ("compose.yaml", compose("    restart: unless-stopped\n", ""), COMPOSE_OK),
+    "DC006": ("compose.yaml", COMPOSE_OK + "    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock\n",
+              COMPOSE_OK + "    volumes:\n      - ./data:/data\n"),
+    "DC007": ("compose.yaml", COMPOSE_OK + "    network_mode: host\n", COMPOSE_OK + "    network_mode: bridge\n"),
+    "DC008": ("compose.yaml", 'version: "3.8"\n' + COMPOSE_OK, COMPOSE_OK),
+    "DC009": ("compose.yaml", COMPOSE_OK + "    cap_add: [NET_ADMIN]\n", COMPOSE_OK + "    cap_add: [NET_BIND_SERVICE]\n"),
+    "NGX001": ("nginx.conf", nginx("server_tokens off", "server_tokens on"), NGINX_OK),
+    "NGX002": ("nginx.conf", nginx("TLSv1.2 TLSv1.3", "TLSv1.1 TLSv1.2"), NGINX_OK),
+    "NGX003": ("nginx.conf", nginx("autoindex off", "autoindex on"), NGINX_OK),
+    "NGX004": ("nginx.conf", nginx("    client_max_body_size 10m;\n", ""), NGINX_OK),
+    "NGX005": ("nginx.conf", nginx("            alias /srv/static/;", "            alias /srv/static/;\n            add_header Cache-Control public;"),
+               nginx("            alias /srv/static/;", "            alias /srv/static/;\n            add_header Cache-Control public;\n"
+                     "            add_header X-Frame-Options DENY;")),
+    "NGX006": ("nginx.conf", nginx("location /static/", "location /static"), nginx("alias /srv/static/;", "root /srv;")),
+    "NGX007": ("nginx.conf", nginx("            proxy_set_header Host $host;\n", "            proxy_set_header X-Real-IP $remote_addr;\n"),
+               nginx("            proxy_set_header Host $host;\n", "").replace("    server {\n", "    server {\n        proxy_set_header Host $host;\n")),
+    "NGX008": ("nginx.conf", nginx("HIGH:!aNULL:!MD5:!RC4", "HIGH:RC4-SHA"), NGINX_OK),
+    "NGX009": ("nginx.conf", nginx("autoindex off;", "autoindex off"), NGINX_OK),
+    "SD001": ("api.service", service("Restart=on-failure\n", ""), service("Type=simple", "Type=oneshot").replace("Restart=on-failure\n", "")),
+    "SD002": ("api.service", service("User=api\n", ""), service("User=api", "DynamicUser=yes")),
+    "SD003": ("api.service", service("NoNewPrivileges=yes\n", ""), SERVICE_OK),
+    "SD004": ("api.service", service("ProtectSystem=strict", "ProtectSystem=no"), SERVICE_OK),
+    "SD005": ("api.service", service("PrivateTmp=yes\n", ""), SERVICE_OK),
+    "SD006": ("api.service", service("ExecStart=/usr/bin/api", "ExecStart=-api"), service("ExecStart=/usr/bin/api", "ExecStart=-/usr/bin/api")),
+    "SD007": ("api.service", service("Type=simple", "Type=forking"), service("Type=simple", "Type=forking\nPIDFile=/run/api.pid")),
+    "SD008": ("api.service", service("WantedBy=multi-user.target\n", ""), SERVICE_OK),
+    "SD009": ("api.service", "Description=x\n" + SERVICE_OK, SERVICE_OK),
+    "SD010": ("api.service", service("ExecStart=/usr/bin/api --port 8000\n", ""), SERVICE_OK),
+    "SD011": ("nightly.timer", "[Timer]\nPersistent=true\n[Install]\nWantedBy=timers.target\n",
+              "[Timer]\nOnCalendar=daily\n[Install]\nWantedBy=timers.target\n"),
+    "SD012": ("api.service", service("LOG_LEVEL=info", "DB_PASSWORD=hunter2"), service("LOG_LEVEL=info", "DB_PASSWORD_FILE=/run/pw")),
+    "SYN001": ("values.yaml", "a: [1, 2\nb: 3\n", "a: [1, 2]\nb: 3\n"),
+    "SYN002": ("package.json", '{"a": 1,}', '{"a": 1}'),
+    "SYN003": ("pyproject.toml", "[tool]\nx = \n", "[tool]\nx = 1\n"),
+    "GEN001": ("big.yaml", "a: 1\n" * 60_000, "a: 1\n" * 1_000),
+    "GEN002": ("x.yaml", "\x00\x01\x02\x03" * 100, "a: 1\n"),
+}
+
+
+def rules_of(path: str, text: str) -> set[str]:
+    return {f.rule for f in analyse(text, path).findings}
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_rule_fires_only_on_the_defect(rule_id):
+    path, bad, good = CASES[rule_id]
+    assert rule_id in rules_of(path, bad), f"{rule_id} did not fire"
+    assert rule_id not in rules_of(path, good), f"{rule_id} fired on the fixed config"
+
+
+def test_every_rule_has_a_case():
+    untested = set(RULES) - set(CASES) - {"GEN003", "GEN004"}  # GEN003/GEN004: tests in test_robustness
+    assert not untested
+
+
+def test_good_cases_are_clean():
+    for text, path in ((DOCKER_OK, "Dockerfile"), (K8S_OK_DOC, "d.yaml"), (COMPOSE_OK, "compose.yaml"),
+                       (NGINX_OK, "nginx.conf"), (SERVICE_OK, "api.service")):
+        assert analyse(text, path).findings == [], path
+
+
+def apply_fix(text: str, fix) -> str:
+    lines = text.split("\n")
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line) + 1)
+    for e in sorted(fix.edits, key=lambda e: (e.span.line, e.span.col), reverse=True):
+        a = offsets[e.span.line] + e.span.col
+        b = offsets[e.span.end_line] + e.span.end_col
+        text = text[:a] + e.new_text + text[b:]
+    return text
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_quick_fixes_remove_the_finding(rule_id):
+    path, bad, _ = CASES[rule_id]
+    for f in [f for f in analyse(bad, path).findings if f.rule == rule_id and f.fix]:
+        fixed = apply_fix(bad, f.fix)
+        remaining = [g for g in analyse(fixed, path).findings if g.rule == rule_id]
+        assert len(remaining) < len([g for g in analyse(bad, path).findings if g.rule == rule_id]), fixed
+
+
+def test_fixes_are_offered_where_certain():
+    with_fix = {rid for rid, (path, bad, _) in CASES.items() for f in analyse(bad, path).findings
+                if f.rule == rid and f.fix}
+    assert {"DF003", "DF004", "DF005", "DF006", "DF008", "DF010", "DF014", "K8S004", "K8S006", "DC001", "DC003",
+            "DC008", "NGX001", "NGX002", "NGX003", "NGX006"} <= with_fix
+    assert not with_fix & {"DF001", "DF011", "K8S003", "K8S011", "SD002", "NGX005"}  # no certain edit exists
+
+
+def test_exact_ranges():
+    text = CASES["DF001"][1]
+    (f,) = [f for f in analyse(text, "Dockerfile").findings if f.rule == "DF001"]
+    assert (f.span.line, f.span.col, f.span.end_col) == (0, 5, 11)
+    text = CASES["K8S003"][1]
+    (f,) = [f for f in analyse(text, "d.yaml").findings if f.rule == "K8S003"]
+    assert text.split("\n")[f.span.line][f.span.col:f.span.end_col] == "shop/api"
+    text = CASES["NGX002"][1]
+    (f,) = [f for f in analyse(text, "nginx.conf").findings if f.rule == "NGX002"]
+    assert text.split("\n")[f.span.line][f.span.col:f.span.end_col] == "TLSv1.1 TLSv1.2"
+    text = CASES["SD006"][1]
+    (f,) = [f for f in analyse(text, "api.service").findings if f.rule == "SD006"]
+    assert text.split("\n")[f.span.line][f.span.col:f.span.end_col] == "api"
+
+
+def test_rules_md_matches_the_catalogue():
+    doc = (Path(__file__).resolve().parents[2] / "lsp" / "RULES.md").read_text()
+    rows = {m.group(1): (m.group(2), m.group(3)) for m in
+            re.finditer(r"^\| (\w+) \| `([^`]+)` \| (\w+) \|", doc, re.M)}
+    assert set(rows) == set(RULES)
+    for rid, rule in RULES.items():
+        assert rows[rid] == (rule.name, rule.severity), rid
