@@ -54,8 +54,9 @@ def line_severity(level: str, message: str) -> str:
     """Severity of one line: ``"critical"``, ``"error"``, ``"warning"`` or ``""``.
 
     ``level`` is the normalised level field (``""`` when the line has none). An explicit level is trusted;
-    the message may raise it (an exception logged at INFO is an error), and failure words count less on a
-    line whose level says all is well (``INFO``/``DEBUG``) than on a line that has no level at all.
+    strong words may raise it (an exception logged at INFO is an error), while failure words that healthy
+    systems also log ("failed", "refused", "timed out") make an error only of a line that has no level,
+    and a warning of an INFO or WARN line.
     """
     severity = _LEVEL_SEVERITY.get(level, "")
     text = message[:2000]
@@ -70,7 +71,7 @@ def line_severity(level: str, message: str) -> str:
     elif _ERROR_STRONG.search(text) or _HTTP_5XX.search(text + " "):
         content = "error"
     elif _ERROR_WEAK.search(text) and not _NOT_AN_ERROR.search(text):
-        content = "warning" if level in ("trace", "debug", "info") else "error"
+        content = "error" if level == "" else "warning"
     elif _WARNING.search(text):
         content = "warning"
     if level in ("trace", "debug") and content == "warning":

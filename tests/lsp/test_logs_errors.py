@@ -152,6 +152,8 @@ def test_severity_from_level_and_from_content():
     assert line_severity("info", "Exception in receiveBlock for block blk_1") == "error"
     assert line_severity("", "connect to 10.0.0.1 port 22: Connection refused") == "error"
     assert line_severity("info", "connection refused, retrying") == "warning"  # INFO lowers weak words
+    assert line_severity("warning", "lease renewal failed, will retry") == "warning"  # WARN is trusted
+    assert line_severity("warning", "java.io.IOException: Broken pipe") == "error"  # strong words raise it
     assert line_severity("", "Out of memory: Killed process 4242 (java)") == "critical"
     assert line_severity("", "kernel: nginx invoked oom-killer: gfp_mask=0x201da") == "critical"
     assert line_severity("", "FATAL: password authentication failed for user app") == "critical"
