@@ -16,8 +16,9 @@ test: test-python test-vscode
 test-python: $(VENV)/.all-installed
 	$(PY) -m pytest -ra
 
-test-vscode: clients/vscode/node_modules/.installed
+test-vscode: clients/vscode/node_modules/.installed $(VENV)/.all-installed
 	cd clients/vscode && npm run build && npm test && npm run package
+	cd clients/vscode && ALETHEIA_PYTHON=$(abspath $(PY)) npm run test:lsp
 
 install-serve: $(VENV)/.serve-installed
 install-all: $(VENV)/.all-installed
@@ -32,6 +33,7 @@ $(VENV)/.serve-installed: pyproject.toml | $(VENV)/bin/python
 
 $(VENV)/.all-installed: pyproject.toml | $(VENV)/bin/python
 	$(PIP) install -e '.[serve,lsp,train,eval,dev]'
+	$(PIP) install --no-deps 'drain3==0.9.11'
 	touch $@ $(VENV)/.serve-installed
 
 clients/vscode/node_modules/.installed: clients/vscode/package.json clients/vscode/package-lock.json
