@@ -31,7 +31,7 @@ CONFIGS_PER_KIND = 130
 LOGS_PER_SCENARIO = 30
 CONFIG_DPO_SHARE = 0.5  # share of generated config/log examples that also yield a preference pair
 LOG_DPO_SHARE = 0.5
-QA_VAGUE_SHARE = 0.6
+QA_VAGUE_SHARE = 0.45
 
 
 def qa_examples(rng: random.Random) -> list[Example]:

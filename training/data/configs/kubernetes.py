@@ -136,7 +136,7 @@ def _no_resources(doc: Doc, rng: random.Random) -> Defect:
     line = doc.get("container")
     name = line.text.split("name: ", 1)[1]
     return Defect("missing-resources", line, f"name: {name}",
-                  f"Container `{name}` has no resource requests or limits, so the scheduler cannot place it sensibly and it can starve its node (QoS BestEffort)",
+                  f"Container `{name}` declares neither requests nor limits: it runs as QoS BestEffort, is scheduled as if it needed nothing, is evicted first under pressure and may hog the node's memory",
                   "add `resources.requests` for cpu and memory and a `limits.memory`.")
 
 

@@ -43,11 +43,12 @@ def nginx_error(rng: random.Random) -> Noise:
     def pid() -> str:
         return f"{rng.randint(800, 40000)}#{rng.randint(800, 40000)}: *{rng.randint(1000, 9999999)}"
 
+    temp = rng.choice(["/var/lib/nginx/proxy", "/var/lib/nginx/proxy", "/var/cache/nginx/proxy_temp", "/usr/local/nginx/proxy_temp"])
     makers = [
         lambda c: f"{c.nginx()} [info] {pid()} client {ip(rng, False)} closed keepalive connection",
         lambda c: f"{c.nginx()} [info] {pid()} client closed connection while waiting for request, client: {ip(rng, False)}, server: 0.0.0.0:443",
         lambda c: f"{c.nginx()} [notice] {rng.randint(800, 40000)}#{rng.randint(800, 40000)}: signal process started",
-        lambda c: f"{c.nginx()} [warn] {pid()} an upstream response is buffered to a temporary file /var/cache/nginx/proxy_temp/{rng.randint(1, 9)}/{rng.randint(10, 99)}/{rng.randint(1000000000, 9999999999)} while reading upstream",
+        lambda c: f"{c.nginx()} [warn] {pid()} an upstream response is buffered to a temporary file {temp}/{rng.randint(1, 9)}/{rng.randint(10, 99)}/{rng.randint(1000000000, 9999999999)} while reading upstream",
         lambda c: f"{c.nginx()} [info] {pid()} SSL_read() failed (SSL: error:0A000126:SSL routines::unexpected eof while reading) while waiting for request, client: {ip(rng, False)}",
         lambda c: f"{c.nginx()} [error] {pid()} open() \"/usr/share/nginx/html/{rng.choice(['favicon.ico', 'robots.txt', 'wp-login.php', '.env'])}\" failed (2: No such file or directory), client: {ip(rng, False)}, request: \"GET /{rng.choice(['favicon.ico', 'robots.txt', 'wp-login.php', '.env'])} HTTP/1.1\"",
     ]

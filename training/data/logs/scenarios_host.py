@@ -20,24 +20,28 @@ def kernel_oom(rng: random.Random, clock: Clock) -> Scenario:
     rss_gb = rng.uniform(5.5, 28)
     total_kb = int(rss_gb * 1024 * 1024)
     boot = rng.uniform(10000, 9_000_000)
+    mems = rng.choice(["0", "0-1", "0-1", "0-3"])
+    oom_line = rng.random() < 0.4  # systemd >= 243 also says the OOM killer hit the unit
 
     def invoked(c: Clock) -> list[str]:
         return [f"{c.syslog()} {hn} kernel: {c.kernel(boot)} {proc} invoked oom-killer: gfp_mask=0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP), order=0, oom_score_adj=0",
                 f"{c.syslog()} {hn} kernel: {c.kernel(boot + 0.00001)} CPU: {rng.randint(0, 15)} PID: {pid} Comm: {proc} Not tainted 6.8.0-{rng.randint(30, 60)}-generic #{rng.randint(30, 70)}-Ubuntu"]
 
     def killed(c: Clock) -> list[str]:
-        return [f"{c.syslog()} {hn} kernel: {c.kernel(boot + 0.0021)} oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/system.slice/{unit},task={proc},pid={pid},uid={rng.choice([999, 1001, 113])}",
+        return [f"{c.syslog()} {hn} kernel: {c.kernel(boot + 0.0021)} oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed={mems},global_oom,task_memcg=/system.slice/{unit},task={proc},pid={pid},uid={rng.choice([999, 1001, 113])}",
                 f"{c.syslog()} {hn} kernel: {c.kernel(boot + 0.0022)} Out of memory: Killed process {pid} ({proc}) total-vm:{total_kb + rng.randint(10**5, 10**6)}kB, anon-rss:{total_kb}kB, file-rss:{rng.randint(1000, 90000)}kB, shmem-rss:0kB, UID:{rng.choice([999, 1001, 113])} pgtables:{rng.randint(9000, 60000)}kB oom_score_adj:0"]
 
     def unit_dead(c: Clock) -> list[str]:
-        return [f"{c.syslog()} {hn} systemd[1]: {unit}: A process of this unit has been killed by the OOM killer.",
-                f"{c.syslog()} {hn} systemd[1]: {unit}: Main process exited, code=killed, status=9/KILL",
-                f"{c.syslog()} {hn} systemd[1]: {unit}: Failed with result 'oom-kill'."]
+        lines = [f"{c.syslog()} {hn} systemd[1]: {unit}: Main process exited, code=killed, status=9/KILL",
+                 f"{c.syslog()} {hn} systemd[1]: {unit}: Failed with result '{'oom-kill' if oom_line else 'signal'}'."]
+        if oom_line:
+            lines.insert(0, f"{c.syslog()} {hn} systemd[1]: {unit}: A process of this unit has been killed by the OOM killer.")
+        return lines
 
     return Scenario(
         source=rng.choice(["/var/log/syslog", "/var/log/kern.log", f"journalctl -b on {hn}"]),
         noise=noise.syslog(rng, hn),
-        events=[Event(invoked, (0,)), Event(killed, (1,), gap=(0, 1)), Event(unit_dead, (1,), gap=(0, 2))],
+        events=[Event(invoked, (0,)), Event(killed, (1,), gap=(0, 1)), Event(unit_dead, (1 if oom_line else 0,), gap=(0, 2))],
         root_cause=f"The host ran out of memory and the kernel OOM killer killed {proc} (PID {pid}, about {rss_gb:.1f} GB resident); systemd then marked {unit} failed with status 9/KILL.",
         fix=f"Find why {proc} grew (heap dump, memory metrics), cap it below the host's RAM (e.g. `MemoryMax=` in {unit} or a smaller heap/cache setting) or add memory; check `journalctl -k | grep -i oom` for repeats.",
         decoys=[f"{unit} crashed with a segmentation fault in {proc}.",

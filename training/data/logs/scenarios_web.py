@@ -132,37 +132,39 @@ def tls_expired(rng: random.Random, clock: Clock) -> Scenario:
 def hikari_exhausted(rng: random.Random, clock: Clock) -> Scenario:
     app = rng.choice(["orders-api", "ledger", "inventory"])
     pkg = app.replace("-", "")
-    pool = rng.choice([10, 20])
-    wait = rng.choice([30000, 10000])
+    pool = rng.choice([10, 15, 20, 25])
+    wait = rng.choice([30000, 10000, 5000, 20000])
+    name = rng.choice(["HikariPool-1", f"{pkg.capitalize()}Pool", f"{pkg}-db", "primary-pool", "ReadWritePool"])
+    driver = rng.choice(["org.postgresql.jdbc.PgConnection", "com.mysql.cj.jdbc.ConnectionImpl", "org.mariadb.jdbc.Connection"])
     ctrl = rng.choice(["OrderController", "AccountController", "StockController"])
 
     def stats(c: Clock) -> list[str]:
-        return [f"{c.java()} DEBUG 1 --- [HikariPool-1 housekeeper] com.zaxxer.hikari.pool.HikariPool        : HikariPool-1 - Pool stats (total={pool}, active={pool}, idle=0, waiting={rng.randint(12, 90)})"]
+        return [f"{c.java()} DEBUG 1 --- [{name} housekeeper] com.zaxxer.hikari.pool.HikariPool        : {name} - Pool stats (total={pool}, active={pool}, idle=0, waiting={rng.randint(12, 90)})"]
 
     def exc(c: Clock) -> list[str]:
         return [f"{c.java()} ERROR 1 --- [http-nio-8080-exec-{rng.randint(1, 200)}] o.a.c.c.C.[.[.[/].[dispatcherServlet]    : Servlet.service() threw exception",
                 "org.springframework.transaction.CannotCreateTransactionException: Could not open JPA EntityManager for transaction",
                 f"\tat org.springframework.orm.jpa.JpaTransactionManager.doBegin(JpaTransactionManager.java:466)",
                 f"\tat c.a.{pkg}.web.{ctrl}.create({ctrl}.java:{rng.randint(40, 200)})",
-                f"Caused by: java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, request timed out after {wait}ms (total={pool}, active={pool}, idle=0, waiting={rng.randint(12, 90)})",
+                f"Caused by: java.sql.SQLTransientConnectionException: {name} - Connection is not available, request timed out after {wait}ms (total={pool}, active={pool}, idle=0, waiting={rng.randint(12, 90)})",
                 "\tat com.zaxxer.hikari.pool.HikariPool.createTimeoutException(HikariPool.java:686)"]
 
     events = [Event(stats, (0,), gap=(1, 3)), Event(exc, (4,), gap=(0, 3))]
     if rng.random() < 0.5:
         def leak(c: Clock) -> list[str]:
-            return [f"{c.java()}  WARN 1 --- [HikariPool-1 housekeeper] com.zaxxer.hikari.pool.ProxyLeakTask     : Connection leak detection triggered for org.postgresql.jdbc.PgConnection@{hexid(rng, 8)} on thread http-nio-8080-exec-{rng.randint(1, 200)}, stack trace follows"]
+            return [f"{c.java()}  WARN 1 --- [{name} housekeeper] com.zaxxer.hikari.pool.ProxyLeakTask     : Connection leak detection triggered for {driver}@{hexid(rng, 8)} on thread http-nio-8080-exec-{rng.randint(1, 200)}, stack trace follows"]
         events.insert(0, Event(leak, (0,), gap=(1, 3)))
-        cause = f"All {pool} connections of HikariPool-1 are checked out and not returned (the leak detector fired), so new requests wait {wait} ms for a connection and fail."
+        cause = f"All {pool} connections of the Hikari pool {name} are checked out and not returned (the leak detector fired), so new requests wait {wait} ms for a connection and fail."
         fix = "Use the leak-detection stack trace to find the code path that keeps a connection (a transaction or stream left open, e.g. around a remote call) and close it; keep `leakDetectionThreshold` on. Raising `maximumPoolSize` only delays the failure."
     else:
-        cause = f"HikariPool-1 is exhausted: all {pool} connections are busy (active={pool}, idle=0) with many threads waiting, so requests time out after {wait} ms waiting for a connection."
+        cause = f"The Hikari pool {name} is exhausted: all {pool} connections are busy (active={pool}, idle=0) with many threads waiting, so requests time out after {wait} ms waiting for a connection."
         fix = f"Find what holds connections long (slow queries in `pg_stat_activity`, transactions spanning remote calls); fix those first, then size `spring.datasource.hikari.maximum-pool-size` against the database's max_connections; enable `leakDetectionThreshold` to catch leaks."
     return Scenario(
         source=f"/var/log/{app}/{app}.log", noise=noise.java_app(rng, app), events=events,
         root_cause=cause, fix=fix,
         decoys=["The database server is down and refuses connections.", "The JPA entity mapping is invalid.",
                 "The HTTP thread pool is exhausted by slow clients."],
-        summary="`HikariPool-1 - Connection is not available, request timed out`",
+        summary=f"`{name} - Connection is not available, request timed out`",
     )
 
 
