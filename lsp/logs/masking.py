@@ -8,6 +8,7 @@ number with or without a unit, an id with digits in it), never a particular syst
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 MASK = "<*>"
 
@@ -59,20 +60,52 @@ _TOKEN = re.compile(r"\b(?=[A-Za-z0-9+/=]*\d)(?=[A-Za-z0-9+/=]*[A-Za-z])[A-Za-z0
 # A word of hex characters with both letters and digits, at least 6 long: 9f4ef63, de9231d.
 _HEXWORD_MIXED = r"\b(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{6,}\b"
 
-# One pass over the message: at each position the first kind that matches wins, in the order above.
+_EMPTY_VALUE = r"\(\)|\[\]|\"\"|''|(?<=\w=)$"
+
+# The kinds that may span spaces are found on the whole message first (when it holds the characters they
+# need): quoted strings, dates with month names, numbers with a separate unit ("9.6 KB").
+_QUOTED = _RULES[0][1]
+_DATETIME = _RULES[-1][1]
+_NUMBER_UNIT = re.compile(
+    r"(?<![\w.])[-+]?\d+(?:[.,]\d+)*\s(?:[kKMGTP]i?[Bb]|[Bb]ytes?|B|ms|us|µs|ns|sec|secs|s|min|mins|h|hrs?|[kKMG]?Hz)(?!\w)"
+)
+_HAS_DIGIT_SPACE = re.compile(r"\d\s")
+# Every other kind lies inside one whitespace-separated token that holds a digit or one of / \ @ = " ' ( [ .
+_CANDIDATE = re.compile(r"(?<!\S)(?=[^\s\d/\\@=\"'(\[.]*[\d/\\@=\"'(\[.])\S+")
+# Within such a token: at each position the first kind that matches wins, in the order above.
 _ANY_VARIABLE = re.compile("|".join(
-    f"(?:{p})" for p in [*(r.pattern for _k, r in _RULES), _TOKEN.pattern, _HEXWORD_MIXED, _COMPOUND_ID.pattern,
-                         _NUMBER.pattern, _GLUED_DIGITS.pattern]
+    f"(?:{p})" for p in [*(r.pattern for _k, r in _RULES[1:]), _TOKEN.pattern, _HEXWORD_MIXED,
+                         _COMPOUND_ID.pattern, _NUMBER.pattern, _GLUED_DIGITS.pattern]
 ))
+_EMPTY = re.compile(_EMPTY_VALUE)
 # Runs of masks separated only by spaces or punctuation are one variable of varying length.
 _RUN = re.compile(r"<\*>(?:[\s,.:;/_-]*<\*>)+")
-# An empty value is a variable that happens to be empty: "()", "[]", '""', "key= " read as one.
-_EMPTY = re.compile(r"\(\)|\[\]|\"\"|''|(?<=\w=)(?=\s|$)")
 # A list of same-shaped variables ("blk_<*> blk_<*> blk_<*>") is one variable-length list.
 _REPEATED = re.compile(r"(?<!\S)(\S*<\*>\S*)(?:[\s,]+\1)+(?!\S)")
 
 
+def _empty(m: re.Match[str]) -> str:
+    return m.group(0)[:1] + MASK + m.group(0)[1:]
+
+
+@lru_cache(maxsize=1 << 16)
+def _mask_one_token(token: str) -> str:
+    return _EMPTY.sub(_empty, _ANY_VARIABLE.sub(MASK, token))
+
+
+def _mask_token(m: re.Match[str]) -> str:
+    token = m.group(0)
+    return token if token == MASK else _mask_one_token(token)
+
+
 def mask(message: str) -> str:
     """``message`` with its variable parts replaced by ``<*>``."""
-    text = _EMPTY.sub(lambda m: m.group(0)[:1] + MASK + m.group(0)[1:], _ANY_VARIABLE.sub(MASK, message))
+    text = message
+    if '"' in text:
+        text = _QUOTED.sub(MASK, text)
+    if ":" in text or "-" in text:
+        text = _DATETIME.sub(MASK, text)
+    if _HAS_DIGIT_SPACE.search(text):
+        text = _NUMBER_UNIT.sub(MASK, text)
+    text = _CANDIDATE.sub(_mask_token, text)
     return _REPEATED.sub(r"\1", _RUN.sub(MASK, text))
