@@ -53,6 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--judge-model", help="the judge's model id")
     ap.add_argument("--judge-api-key-env", help="environment variable holding the judge's API key")
     ap.add_argument("--humaneval-limit", type=int, default=20)
+    ap.add_argument("--humaneval-mode", choices=("chat", "completion"), default="chat")
     ap.add_argument("--perf-concurrency", default="1,2,4,8,16")
     ap.add_argument("--perf-max-tokens", type=int, default=128)
     ap.add_argument("--perf-requests-per-level", type=int, default=8)
@@ -133,7 +134,9 @@ async def evaluate(args, base_url: str, model: str, baseline: str) -> dict:
             problems = humaneval.load_problems(args.humaneval_limit)
             results["standard"], results["standard_items"] = {}, {}
             for m in models:
-                metrics, items = await humaneval.run_humaneval(client, m, problems, concurrency=args.concurrency)
+                metrics, items = await humaneval.run_humaneval(
+                    client, m, problems, concurrency=args.concurrency, mode=args.humaneval_mode
+                )
                 results["standard"][m] = metrics
                 results["standard_items"][m] = humaneval.results_as_dicts(items)
             results["sandbox"] = (

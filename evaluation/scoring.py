@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from statistics import mean
+from statistics import fmean as mean
 from typing import Sequence
 
 from aletheia.tasks import Finding, LogAnswer
