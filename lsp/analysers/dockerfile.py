@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import io
 import json
 import re
@@ -44,7 +45,7 @@ INSTRUCTIONS = {
 }
 _ARCHIVE = re.compile(r"\.(?:tar|tar\.gz|tgz|tar\.bz2|tbz2?|tar\.xz|txz|tar\.zst|tar\.lz|tar\.lzma)$", re.I)
 _WS = r"(?:[ \t]|\\\r?\n)+"  # whitespace, including line continuations
-_SEGMENT_END = re.compile(r"&&|\|\||;|\||$", re.M)
+_SEGMENT_END = re.compile(r"&&|\|\||;|\||(?<!\\)$", re.M)  # a line end continued with \ is no end
 _APT = re.compile(r"(?<![\w/-])apt(?:-get)?(?=[ \t\\])")
 _PIP = re.compile(rf"(?<![\w/-])(?:pip3?|python3?(?:\.\d+)?{_WS}-m{_WS}pip)(?=[ \t\\])")
 _OPTION_WITH_VALUE = {"-o", "-c", "-t", "--option", "--config-file", "--target-release", "-r", "-c", "-e", "-i",
@@ -70,11 +71,12 @@ class _Block:
         self.start = ins.start
         self.raw = "\n".join(lines.get(i) for i in range(ins.start, ins.end + 1))
         self._starts = [0]
+        self._ends: list[int] | None = None
         for i in range(ins.start, ins.end):
             self._starts.append(self._starts[-1] + len(lines.get(i)) + 1)
 
     def pos(self, offset: int) -> tuple[int, int]:
-        idx = max(i for i, s in enumerate(self._starts) if s <= offset)
+        idx = bisect.bisect_right(self._starts, offset) - 1
         return self.start + idx, offset - self._starts[idx]
 
     def span(self, a: int, b: int) -> Span:
@@ -82,10 +84,11 @@ class _Block:
         lb, cb = self.pos(b)
         return Span(la, ca, lb, cb)
 
-    def segment(self, offset: int) -> str:
-        """The shell command that contains ``offset`` (up to the next &&, ||, ;, | or end)."""
-        m = _SEGMENT_END.search(self.raw, offset)
-        return self.raw[offset: m.start() if m else len(self.raw)]
+    def segment_end(self, offset: int) -> int:
+        """Where the shell command that contains ``offset`` ends (the next &&, ||, ;, | or unescaped line end)."""
+        if self._ends is None:
+            self._ends = [m.start() for m in _SEGMENT_END.finditer(self.raw)] + [len(self.raw)]
+        return self._ends[bisect.bisect_left(self._ends, offset)]
 
 
 def _instructions(text: str) -> list[_Instr]:
@@ -238,12 +241,16 @@ def _check_run(lines: Lines, ins: _Instr, pip_no_cache_env: bool) -> list[Static
     return out
 
 
+_WORD = re.compile(r"[^\s\\]+")
+
+
 def _subcommands(block: _Block, tool: re.Pattern, sub: str):
     """(start, end, segment) of each ``<tool> [options] <sub>`` command in the RUN block."""
-    for m in tool.finditer(block.raw):
-        seg = block.segment(m.end())
+    raw = block.raw
+    for m in tool.finditer(raw):
+        seg_end = block.segment_end(m.end())
         skip_next = False
-        for w in re.finditer(r"[^\s\\]+", seg):
+        for w in _WORD.finditer(raw, m.end(), seg_end):
             word = w.group(0)
             if skip_next:
                 skip_next = False
@@ -252,7 +259,7 @@ def _subcommands(block: _Block, tool: re.Pattern, sub: str):
                 skip_next = word in _OPTION_WITH_VALUE
                 continue
             if word == sub:
-                yield m.end() + w.start(), m.end() + w.end(), seg
+                yield w.start(), w.end(), raw[m.end():seg_end]
             break
 
 

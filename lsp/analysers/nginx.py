@@ -48,7 +48,8 @@ def parse_nginx(text: str) -> dict:
     finally:
         os.unlink(name)
     for err in payload.get("errors", []):
-        err["error"] = re.sub(r" in \S*aletheia-nginx-\S*?:\d+$", "", str(err.get("error", "")))
+        err["error"] = re.sub(r" in \S*aletheia-nginx-\S*?:\d+$", "", str(err.get("error", ""))) or \
+            "unexpected end of file: a directive is not terminated by \";\" or a block by \"}\""
     return payload
 
 

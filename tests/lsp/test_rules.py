@@ -268,3 +268,9 @@ def test_rules_md_matches_the_catalogue():
     assert set(rows) == set(RULES)
     for rid, rule in RULES.items():
         assert rows[rid] == (rule.name, rule.severity), rid
+
+
+def test_options_on_continuation_lines_count():
+    text = docker("COPY . .", "RUN apt-get update && apt-get install -y \\\n    --no-install-recommends \\\n"
+                              "    curl \\\n && rm -rf /var/lib/apt/lists/* \\\n && pip install \\\n    --no-cache-dir x")
+    assert rules_of("Dockerfile", text) == set()
