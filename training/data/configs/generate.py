@@ -69,8 +69,31 @@ class ConfigSample:
         return out
 
 
+_LABELS = {
+    "image-latest-tag": "unpinned image tag", "no-root-user": "root runtime user", "runs-as-root": "root user",
+    "add-instead-of-copy": "ADD used for local files", "apt-no-cleanup": "unclean apt-get layer",
+    "secret-in-image": "secret baked into the image", "secret-in-env": "plain-text secret",
+    "secret-in-unit": "secret in the unit file", "curl-pipe-shell": "unverified curl-to-shell install",
+    "shell-form-cmd": "shell-form command", "world-writable": "world-writable application directory",
+    "privileged-container": "privileged container", "docker-socket-mount": "Docker socket mount",
+    "hostpath-volume": "hostPath volume", "host-network": "host networking",
+    "port-exposed-all-interfaces": "database port published on all interfaces",
+    "weak-tls-protocols": "legacy TLS protocols", "weak-ciphers": "weak cipher list",
+    "autoindex-on": "directory listing", "alias-path-traversal": "alias path traversal",
+    "service-port-mismatch": "Service/container port mismatch", "job-restart-policy": "invalid Job restartPolicy",
+    "wrong-service-type": "wrong service Type=", "db-without-volume": "database without a volume",
+    "missing-restart": "missing Restart=", "missing-restart-policy": "missing restart policy",
+    "restart-loop": "zero restart delay", "missing-resources": "missing resource requests",
+    "missing-probes": "missing probes", "depends-on-not-healthy": "depends_on without a health condition",
+    "network-not-online": "network.target ordering", "missing-wantedby": "missing WantedBy=",
+    "killmode-none": "KillMode=none", "no-https-redirect": "missing HTTPS redirect",
+    "proxy-host-header": "missing Host header", "unlimited-body-size": "unlimited request body size",
+    "cronjob-overlap": "overlapping CronJob runs", "server-tokens-on": "exposed server version",
+}
+
+
 def _label(rule: str) -> str:
-    return rule.replace("-", " ")
+    return _LABELS.get(rule, rule.replace("-", " "))
 
 
 def summarise(kind: str, findings: list[Finding], rng: random.Random) -> str:
@@ -84,7 +107,8 @@ def summarise(kind: str, findings: list[Finding], rng: random.Random) -> str:
     n = len(findings)
     return rng.choice([f"{n} defects; the most serious is the {_label(worst.rule)} on line {worst.line}, fix that first.",
                        f"{n} problems in this {name}, led by the {_label(worst.rule)} (line {worst.line}).",
-                       f"Fix line {worst.line} ({_label(worst.rule)}) first; the other {n - 1} are lower risk."])
+                       f"Fix line {worst.line} ({_label(worst.rule)}) first; "
+                       + ("the other one is lower risk." if n == 2 else f"the other {n - 1} are lower risk.")])
 
 
 def generate(kind: str, seed: int) -> ConfigSample:
