@@ -129,6 +129,7 @@ class RunConfig:
     runs_dir: str = "artifacts/runs"
     models_dir: str = "artifacts/models"
     base_cache_dir: str = "artifacts/base"
+    cache_dir: str = "artifacts/cache"  # data stage outputs, keyed by their inputs, reused across runs
     seed: int = 0
     data: DataConfig = field(default_factory=DataConfig)
     sft: SFTConfig = field(default_factory=SFTConfig)

@@ -1,7 +1,7 @@
 """MLflow tracking for a run: one MLflow run per training run (kept across ``--resume``), params from the
 config, per-step metrics from a Trainer callback (prefixed by stage), and the run's reports as artifacts.
 
-A local store under ``artifacts/mlruns`` is used unless ``tracking.tracking_uri`` or $MLFLOW_TRACKING_URI
+A local SQLite store under ``artifacts/mlruns`` is used unless ``tracking.tracking_uri`` or $MLFLOW_TRACKING_URI
 says otherwise. Only the main process logs.
 """
 
@@ -39,8 +39,18 @@ class Tracker:
         import mlflow
 
         self.mlflow = mlflow
-        uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or (root / "artifacts" / "mlruns").as_uri()
+        uri = uri or os.environ.get("MLFLOW_TRACKING_URI")
+        artifacts = None
+        if not uri:  # the local default: a SQLite store (MLflow's file store is deprecated) + artifact folder
+            store = root / "artifacts" / "mlruns"
+            store.mkdir(parents=True, exist_ok=True)
+            uri, artifacts = f"sqlite:///{store / 'mlflow.db'}", (store / "artifacts").as_uri()
         mlflow.set_tracking_uri(uri)
+        if mlflow.get_experiment_by_name(experiment) is None:
+            try:
+                mlflow.create_experiment(experiment, artifact_location=artifacts)
+            except mlflow.exceptions.MlflowException:  # created concurrently by another run
+                pass
         mlflow.set_experiment(experiment)
         id_file = run_dir / "mlflow_run_id"
         previous = id_file.read_text().strip() if id_file.is_file() else None

@@ -137,11 +137,12 @@ def template_texts() -> list[str]:
 
 
 class ContaminationIndex:
-    """Word n-grams of the evaluation items, minus the shared task boilerplate.
+    """Word n-grams of the evaluation items that are not task boilerplate.
 
     A training text is contaminated when it shares one ``ngram``-word sequence with an eval item, or when
-    at least ``overlap`` of its 8-word sequences occur in eval items. N-grams found in the task prompt
-    templates, or in many training examples at once (``common``), are boilerplate and never count.
+    at least ``overlap`` of its 8-word sequences occur in eval items. Words covered by boilerplate (the
+    task prompt templates, which training and evaluation share by design, and ``common`` 8-grams found in
+    many training examples) are masked: an n-gram counts only when at most half of its words are masked.
     """
 
     SHORT = 8
@@ -149,31 +150,45 @@ class ContaminationIndex:
     def __init__(self, eval_texts: list[str], *, ngram: int = 13, overlap: float = 0.5, common: set | None = None):
         self.n = ngram
         self.overlap = overlap
+        self.boiler: set[int] = set(common or ())
+        for text in template_texts():
+            self.boiler |= _ngrams(words(text), self.SHORT)
         self.long: set[int] = set()
         self.short: set[int] = set()
         for text in eval_texts:
-            toks = words(text)
-            self.long |= _ngrams(toks, self.n)
-            self.short |= _ngrams(toks, self.SHORT)
-        boiler_long, boiler_short = set(common or ()), set(common or ())
-        for text in template_texts():
-            toks = words(text)
-            boiler_long |= _ngrams(toks, self.n)
-            boiler_short |= _ngrams(toks, self.SHORT)
-        self.long -= boiler_long
-        self.short -= boiler_short
-        self.boiler_short = boiler_short
+            long, short = self._grams(text)
+            self.long |= long
+            self.short |= short
+
+    def _grams(self, text: str) -> tuple[set[int], set[int]]:
+        toks = words(text)
+        masked = [False] * len(toks)
+        k = self.SHORT
+        for i in range(len(toks) - k + 1):
+            if hash(tuple(toks[i : i + k])) in self.boiler:
+                masked[i : i + k] = [True] * k
+        prefix = [0]
+        for m in masked:
+            prefix.append(prefix[-1] + m)
+
+        def grams(n: int) -> set[int]:
+            return {
+                hash(tuple(toks[i : i + n]))
+                for i in range(len(toks) - n + 1)
+                if prefix[i + n] - prefix[i] <= n // 2
+            }
+
+        return grams(self.n), grams(k)
 
     def __bool__(self) -> bool:
         return bool(self.long or self.short)
 
     def reason(self, text: str) -> str | None:
-        toks = words(text)
-        if self.long & _ngrams(toks, self.n):
+        long, short = self._grams(text)
+        if self.long & long:
             return f"shares a {self.n}-gram with an evaluation item"
-        own = _ngrams(toks, self.SHORT) - self.boiler_short
-        if own:
-            share = len(own & self.short) / len(own)
+        if short:
+            share = len(short & self.short) / len(short)
             if share >= self.overlap:
                 return f"{share:.0%} of its 8-grams occur in evaluation items"
         return None

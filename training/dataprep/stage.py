@@ -124,9 +124,7 @@ def run_data_stage(cfg: RunConfig, out_dir: Path, tokenizer, root: Path, base_gg
     note("sft", {k: f"near duplicate: {v}" for k, v in d.items()})
 
     eval_texts, eval_files = filters.load_eval_texts(resolve(dc.eval_tasks_dir, root))
-    common = filters.common_ngrams(sft + dpo, dc.contamination_ngram) | filters.common_ngrams(
-        sft + dpo, filters.ContaminationIndex.SHORT
-    )
+    common = filters.common_ngrams(sft + dpo, filters.ContaminationIndex.SHORT)
     index = filters.ContaminationIndex(
         eval_texts, ngram=dc.contamination_ngram, overlap=dc.contamination_overlap, common=common
     )
