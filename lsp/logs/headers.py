@@ -127,75 +127,87 @@ class _Field:
     level: str = ""
 
 
-def _read_fields(line: str) -> list[_Field]:
-    """Greedy reading of header fields from the start of ``line``; stops at the first non-header token
-    or after a closing component (``comp``/``proc``)."""
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One way to read a header field: its kind, pattern, when it applies, whether it closes the header,
+    and the pattern's groups that hold a level word."""
+
+    kind: str
+    pattern: re.Pattern[str]
+    when: str = "always"  # "start": first field (or after "<pri>"), "first": no field yet, "after:<kinds>"
+    closes: bool = False
+    level_groups: tuple[str, ...] = ()
+
+
+# The reading order: at each position the first step that applies and matches wins.
+_STEPS = (
+    _Step("ts", _TS, "start"),
+    _Step("level", _KLOG, "first", level_groups=("l",)),
+    _Step("level", _LETTER_COMMA, "first", level_groups=("l",)),
+    _Step("pri", _PRI, "first"),
+    _Step("level", _PY_DEFAULT, "first", closes=True, level_groups=("l",)),
+    _Step("level", _LEVEL, level_groups=("l1", "l2", "l3")),
+    _Step("comp", _LOGCAT_BRIEF, "after:*", closes=True, level_groups=("l",)),
+    _Step("level", _LETTER_LEVEL, "after:ts,num", level_groups=("l",)),
+    _Step("num", _NUM),
+    _Step("bracket", _BRACKET),
+    _Step("sep", _SEP),
+    _Step("comp", _PROC, closes=True),
+    _Step("host", _HOST, "after:ts"),
+    _Step("name", _NAME, "after:ts,sep,level,bracket"),
+    _Step("comp", _COMP, "after:*", closes=True),
+    _Step("comp", _SOURCE, "after:*", closes=True),
+)
+_STEPS_BY_KIND = {kind: tuple(st for st in _STEPS if st.kind == kind) for kind in {st.kind for st in _STEPS}}
+
+
+def _applies(step: _Step, fields: list[_Field], seen_level: bool) -> bool:
+    if step.when == "always":
+        return True
+    if step.when == "start":
+        return all(f.kind == "pri" for f in fields)
+    if step.when == "first":
+        return not fields
+    if not fields:
+        return False
+    if step.pattern is _LETTER_LEVEL and seen_level:
+        return False
+    allowed = step.when[len("after:"):]
+    return allowed == "*" or fields[-1].kind in allowed.split(",")
+
+
+def _read_fields(line: str, layout: tuple[str, ...] = ()) -> list[_Field]:
+    """Reading of header fields from the start of ``line``, up to the first token that is no header field
+    or up to a closing component. With a ``layout``, the field kind it expects at each position is tried
+    first (most lines follow their file's layout, and this is the fast path); otherwise fields are read
+    greedily in :data:`_STEPS` order."""
     fields: list[_Field] = []
     pos = _WS.match(line).end()
     n = len(line)
     seen_level = False
     while pos < n and len(fields) < 12:
-        field: _Field | None = None
-        if all(f.kind == "pri" for f in fields):
-            m = _TS.match(line, pos)
-            if m:
-                field = _Field("ts", m.end())
-            elif not fields:
-                for pattern in (_KLOG, _LETTER_COMMA):
-                    m = pattern.match(line, pos)
-                    if m:
-                        field = _Field("level", m.end(), normalise_level(m.group("l")))
-                        break
-                else:
-                    m = _PRI.match(line, pos)
-                    if m:
-                        field = _Field("pri", m.end())
-                    else:
-                        m = _PY_DEFAULT.match(line, pos)
-                        if m:
-                            fields.append(_Field("level", m.end(), normalise_level(m.group("l"))))
-                            break
-        if field is None:
-            m = _LEVEL.match(line, pos)
-            if m:
-                word = m.group("l1") or m.group("l2") or m.group("l3")
-                field = _Field("level", m.end(), normalise_level(word))
-            elif fields:
-                m = _LOGCAT_BRIEF.match(line, pos)
+        expected = layout[len(fields)] if len(fields) < len(layout) else ""
+        candidates = _STEPS_BY_KIND.get(expected, ()) + _STEPS if expected else _STEPS
+        found: tuple[_Step, re.Match[str]] | None = None
+        for step in candidates:
+            if _applies(step, fields, seen_level):
+                m = step.pattern.match(line, pos)
                 if m:
-                    fields.append(_Field("comp", m.end(), normalise_level(m.group("l"))))
+                    found = (step, m)
                     break
-                m = _LETTER_LEVEL.match(line, pos)
-                if m and fields[-1].kind in ("ts", "num") and not seen_level:
-                    field = _Field("level", m.end(), normalise_level(m.group("l")))
-        if field is None:
-            for kind, pattern in (("num", _NUM), ("bracket", _BRACKET), ("sep", _SEP)):
-                m = pattern.match(line, pos)
-                if m:
-                    field = _Field(kind, m.end())
-                    break
-        if field is None:
-            m = _PROC.match(line, pos)
-            if m:
-                fields.append(_Field("comp", m.end()))
-                break
-            if fields and fields[-1].kind == "ts":
-                m = _HOST.match(line, pos)
-                if m:
-                    field = _Field("host", m.end())
-            if field is None and fields and fields[-1].kind in ("ts", "sep", "level", "bracket"):
-                m = _NAME.match(line, pos)
-                if m:
-                    field = _Field("name", m.end())
-        if field is None:
-            m = _COMP.match(line, pos) or _SOURCE.match(line, pos)
-            if m and fields:
-                fields.append(_Field("comp", m.end()))
+        if found is None:
             break
-        if field.kind == "level":
-            seen_level = True
-        fields.append(field)
-        pos = _WS.match(line, field.end).end()
+        step, m = found
+        level = ""
+        for group in step.level_groups:
+            if m.group(group):
+                level = normalise_level(m.group(group))
+                break
+        fields.append(_Field(step.kind, m.end(), level))
+        seen_level = seen_level or step.kind == "level"
+        if step.closes:
+            break
+        pos = _WS.match(line, m.end()).end()
     # A header that is only a separator or a bracket is no header.
     if fields and all(f.kind in ("sep", "num", "pri") for f in fields):
         return []
@@ -269,7 +281,7 @@ class HeaderParser:
         structured = _parse_structured(line) if line[:1] == "{" or "=" in line else None
         if structured is not None:
             return structured
-        fields = _read_fields(line)
+        fields = _read_fields(line, self.layout)
         if not fields:
             return ParsedLine(line.strip(), "", "", False)
         keep = 0
