@@ -245,3 +245,24 @@ def test_log_corruptions_are_wrong_in_the_named_way():
             if text is not None:
                 wrong = parse_log_answer(text)
                 assert wrong.root_cause == ref.root_cause and wrong.evidence_lines != ref.evidence_lines
+
+
+# ------------------------------------------------------------------------------------------ lengths
+
+
+def test_examples_stay_within_the_character_budgets(committed):
+    """A character proxy for the 1024-token context (measured: ~1.9 chars/token for logs, ~2.6 for configs)."""
+    from training.data.configs.generate import DEFAULT_MAX_CHARS, MAX_CHARS
+    from training.data.logs.common import MIN_NOISE
+    from training.data.logs.generate import EXCERPT_CHARS
+
+    for kind in sorted(KINDS):
+        for seed in CONFIG_SEEDS:
+            sample = generate_config(kind, seed)
+            size = len(sample.task().user_prompt()) + len(sample.answer())
+            assert size <= MAX_CHARS.get(kind, DEFAULT_MAX_CHARS)
+    for name in sorted(SCENARIOS):
+        for seed in LOG_SEEDS:
+            sample = generate_log(name, seed)
+            assert len(sample.task.excerpt) <= EXCERPT_CHARS[1] or len(sample.noise_lines) == MIN_NOISE
+            assert len(sample.noise_lines) >= MIN_NOISE

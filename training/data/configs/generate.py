@@ -111,9 +111,31 @@ def summarise(kind: str, findings: list[Finding], rng: random.Random) -> str:
                        + ("the other one is lower risk." if n == 2 else f"the other {n - 1} are lower risk.")])
 
 
+# The model's context is 1024 tokens (config text runs at about 2.6 characters per token, indented YAML a
+# little more): examples whose prompt plus answer exceed this many characters are regenerated from the next
+# attempt's seed.
+MAX_CHARS = {"kubernetes": 2700}
+DEFAULT_MAX_CHARS = 2250
+
+
+def static_message(message: str) -> str:
+    """The terse form a static analyser reports: the message up to its first explanation."""
+    cut = min((i for i in (message.find(s) for s in ("; ", ", so ", " so ", ": ")) if i > 0), default=len(message))
+    return message[:cut]
+
+
 def generate(kind: str, seed: int) -> ConfigSample:
+    budget = MAX_CHARS.get(kind, DEFAULT_MAX_CHARS)
+    for attempt in range(50):
+        sample = _generate(kind, seed, attempt)
+        if len(sample.task().user_prompt()) + len(sample.answer()) <= budget:
+            return sample
+    raise RuntimeError(f"no {kind} example within {budget} characters for seed {seed}")
+
+
+def _generate(kind: str, seed: int, attempt: int) -> ConfigSample:
     module = KINDS[kind]
-    rng = random.Random(f"{kind}:{seed}")
+    rng = random.Random(f"{kind}:{seed}" if attempt == 0 else f"{kind}:{seed}:{attempt}")
     doc, path = module.base(rng)
     r = rng.random()
     wanted = 0 if r < 0.1 else 1 if r < 0.45 else 2 if r < 0.82 else 3
@@ -137,7 +159,8 @@ def generate(kind: str, seed: int) -> ConfigSample:
         k = rng.randint(1, len(alive))
         chosen = rng.sample(alive, k)
         reported = {d.rule for d in chosen}
-        static = tuple(sorted((Finding(doc.number(d.line), d.message, rule=d.rule) for d in chosen), key=lambda f: f.line))
+        static = tuple(sorted((Finding(doc.number(d.line), static_message(d.message), rule=d.rule) for d in chosen),
+                            key=lambda f: f.line))
     numbered = sorted(((doc.number(d.line), d) for d in alive), key=lambda p: p[0])
     findings = [Finding(n, d.message, d.fix, d.rule if d.rule in reported else "") for n, d in numbered]
     summary_findings = [Finding(n, d.message, d.fix, d.rule) for n, d in numbered]

@@ -94,24 +94,44 @@ class Scenario:
     meta: dict = field(default_factory=dict)
 
 
-def assemble(rng: random.Random, clock: Clock, sc: Scenario) -> tuple[list[str], list[int], list[int]]:
-    """Interleave noise and events. Returns (lines, evidence indexes, noise indexes), 0-based."""
-    lines: list[str] = []
-    evidence: list[int] = []
-    noise_idx: list[int] = []
+MIN_NOISE = 2
+
+
+def assemble(rng: random.Random, clock: Clock, sc: Scenario, max_chars: int = 0) -> tuple[list[str], list[int], list[int]]:
+    """Interleave noise and events. Returns (lines, evidence indexes, noise indexes), 0-based.
+
+    With ``max_chars``, noise lines are dropped (outermost first) until the excerpt fits, keeping at least
+    ``MIN_NOISE`` of them; planted lines are never dropped."""
+    # (text, kind, evidence?) with kind "noise" or "event"; timestamps are drawn in order, so dropping
+    # lines later keeps them monotonic
+    items: list[tuple[str, str, bool]] = []
 
     def add_noise(n: int) -> None:
         for _ in range(n):
-            noise_idx.append(len(lines))
-            lines.append(sc.noise(clock.tick()))
+            items.append((sc.noise(clock.tick()), "noise", False))
 
     add_noise(rng.randint(*sc.lead))
     for ev in sc.events:
         add_noise(rng.randint(*ev.gap))
-        start = len(lines)
-        lines.extend(ev.lines(clock.tick(0.001, 0.5)))
-        evidence.extend(start + i for i in ev.evidence)
+        for i, text in enumerate(ev.lines(clock.tick(0.001, 0.5))):
+            items.append((text, "event", i in ev.evidence))
     add_noise(rng.randint(*sc.tail))
+
+    if max_chars:
+        size = sum(len(t) + 1 for t, _, _ in items)
+        while size > max_chars and sum(k == "noise" for _, k, _ in items) > MIN_NOISE:
+            # drop from whichever end carries more noise, else the largest gap between events
+            lead = next(i for i, (_, k, _) in enumerate(items) if k == "event")
+            tail = len(items) - 1 - max(i for i, (_, k, _) in enumerate(items) if k == "event")
+            if lead or tail:
+                j = 0 if lead >= tail else len(items) - 1
+            else:
+                j = next(i for i, (_, k, _) in enumerate(items) if k == "noise")
+            size -= len(items[j][0]) + 1
+            del items[j]
+    lines = [t for t, _, _ in items]
+    evidence = [i for i, (_, _, e) in enumerate(items) if e]
+    noise_idx = [i for i, (_, k, _) in enumerate(items) if k == "noise"]
     return lines, evidence, noise_idx
 
 

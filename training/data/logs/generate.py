@@ -11,6 +11,10 @@ from aletheia.tasks import LogAnalysisTask, LogAnswer, format_log_answer
 from . import scenarios_data, scenarios_host, scenarios_k8s, scenarios_web
 from .common import Clock, assemble
 
+# The model's context is 1024 tokens and log text runs at about 1.9 characters per token, so excerpts
+# stay within this many characters (planted lines are always kept, noise is trimmed to fit).
+EXCERPT_CHARS = (750, 1050)
+
 SCENARIOS = {**scenarios_host.SCENARIOS, **scenarios_web.SCENARIOS, **scenarios_data.SCENARIOS, **scenarios_k8s.SCENARIOS}
 
 
@@ -34,7 +38,7 @@ def generate(name: str, seed: int) -> LogSample:
     rng = random.Random(f"log:{name}:{seed}")
     clock = Clock(rng)
     sc = SCENARIOS[name](rng, clock)
-    lines, evidence, noise_idx = assemble(rng, clock, sc)
+    lines, evidence, noise_idx = assemble(rng, clock, sc, max_chars=rng.randint(*EXCERPT_CHARS))
     r = rng.random()
     first = 1 if r < 0.25 else rng.randint(2, 500) if r < 0.6 else rng.randint(500, 80000)
     ev_lines = tuple(sorted(first + i for i in evidence))

@@ -24,8 +24,7 @@ def kernel_oom(rng: random.Random, clock: Clock) -> Scenario:
     oom_line = rng.random() < 0.4  # systemd >= 243 also says the OOM killer hit the unit
 
     def invoked(c: Clock) -> list[str]:
-        return [f"{c.syslog()} {hn} kernel: {c.kernel(boot)} {proc} invoked oom-killer: gfp_mask=0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP), order=0, oom_score_adj=0",
-                f"{c.syslog()} {hn} kernel: {c.kernel(boot + 0.00001)} CPU: {rng.randint(0, 15)} PID: {pid} Comm: {proc} Not tainted 6.8.0-{rng.randint(30, 60)}-generic #{rng.randint(30, 70)}-Ubuntu"]
+        return [f"{c.syslog()} {hn} kernel: {c.kernel(boot)} {proc} invoked oom-killer: gfp_mask=0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP), order=0, oom_score_adj=0"]
 
     def killed(c: Clock) -> list[str]:
         return [f"{c.syslog()} {hn} kernel: {c.kernel(boot + 0.0021)} oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed={mems},global_oom,task_memcg=/system.slice/{unit},task={proc},pid={pid},uid={rng.choice([999, 1001, 113])}",

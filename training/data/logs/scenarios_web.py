@@ -26,8 +26,7 @@ def nginx_refused(rng: random.Random, clock: Clock) -> Scenario:
         return [f"{c.nginx()} [error] {x['pid']}: *{rng.randint(10**4, 10**7)} connect() failed (111: Connection refused) while connecting to upstream, "
                 f"client: {ip(rng, False)}, server: {x['server']}, request: \"GET {path} HTTP/1.1\", upstream: \"http://{x['up']}:{x['port']}{path}\", host: \"{x['server']}\""]
 
-    n = rng.randint(2, 4)
-    events = [Event(err, (0,), gap=(0, 3)) for _ in range(n)]
+    events = [Event(err, (0,), gap=(0, 3)) for _ in range(2)]
     if rng.random() < 0.5:
         def no_live(c: Clock) -> list[str]:
             return [f"{c.nginx()} [error] {x['pid']}: *{rng.randint(10**4, 10**7)} no live upstreams while connecting to upstream, client: {ip(rng, False)}, server: {x['server']}"]
@@ -52,7 +51,7 @@ def nginx_timeout(rng: random.Random, clock: Clock) -> Scenario:
         return [f"{c.nginx()} [error] {x['pid']}: *{rng.randint(10**4, 10**7)} upstream timed out (110: Connection timed out) while reading response header from upstream, "
                 f"client: {ip(rng, False)}, server: {x['server']}, request: \"GET {path}?from=2024-01-01 HTTP/1.1\", upstream: \"http://{x['up']}:{x['port']}{path}?from=2024-01-01\", host: \"{x['server']}\""]
 
-    events = [Event(err, (0,), gap=(0, 4)) for _ in range(rng.randint(2, 3))]
+    events = [Event(err, (0,), gap=(0, 4)) for _ in range(2)]
     return Scenario(
         source="/var/log/nginx/error.log", noise=noise.nginx_error(rng), events=events,
         root_cause=f"The backend accepts the connection but does not send response headers for {path} within proxy_read_timeout ({timeout}s), so nginx gives up and returns 504 Gateway Timeout; only this slow endpoint is affected.",
