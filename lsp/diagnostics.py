@@ -6,6 +6,7 @@ from lsprotocol import types
 from pygls.workspace import TextDocument
 
 from .analysers import Analysis, Span, StaticFinding
+from .analysers.findings import split_lines
 
 SOURCE = "aletheia"
 _SEVERITY = {
@@ -18,18 +19,30 @@ _SEVERITY = {
 LOG_GROUP_CODE = "log/error-group"
 
 
-def lsp_range(doc: TextDocument, span: Span) -> types.Range:
-    """A span in code points, converted to the client's position encoding (UTF-16 unless negotiated)."""
-    rng = types.Range(types.Position(span.line, span.col), types.Position(span.end_line, span.end_col))
-    try:
-        return doc.range_to_client_units(rng)
-    except (IndexError, ValueError):
-        return rng
+class RangeConverter:
+    """Spans in code points -> LSP ranges in the client's encoding (UTF-16 unless negotiated otherwise).
+
+    Splits the document once (pygls re-splits it on every conversion) and skips ASCII lines."""
+
+    def __init__(self, doc: TextDocument):
+        self.doc = doc
+        self.codec = doc.position_codec
+        self.lines = split_lines(doc.source)
+
+    def _char(self, line: int, col: int) -> int:
+        text = self.lines[line] if 0 <= line < len(self.lines) else ""
+        if text.isascii() or self.codec.encoding == types.PositionEncodingKind.Utf32:
+            return col
+        return self.codec.client_num_units(text[:col])
+
+    def __call__(self, span: Span) -> types.Range:
+        return types.Range(types.Position(span.line, self._char(span.line, span.col)),
+                           types.Position(span.end_line, self._char(span.end_line, span.end_col)))
 
 
-def to_diagnostic(doc: TextDocument, f: StaticFinding) -> types.Diagnostic:
+def to_diagnostic(conv: RangeConverter, f: StaticFinding) -> types.Diagnostic:
     return types.Diagnostic(
-        range=lsp_range(doc, f.span),
+        range=conv(f.span),
         message=f.message,
         severity=_SEVERITY[f.severity],
         code=f.rule,
@@ -39,19 +52,21 @@ def to_diagnostic(doc: TextDocument, f: StaticFinding) -> types.Diagnostic:
 
 
 def config_diagnostics(doc: TextDocument, analysis: Analysis) -> list[types.Diagnostic]:
-    return [to_diagnostic(doc, f) for f in analysis.findings]
+    conv = RangeConverter(doc)
+    return [to_diagnostic(conv, f) for f in analysis.findings]
 
 
 def log_diagnostics(doc: TextDocument, report) -> list[types.Diagnostic]:
     out = []
+    conv = RangeConverter(doc)
     for g in report.error_groups:
         line = max(g.first_line - 1, 0)
-        text = doc.lines[line] if line < len(doc.lines) else ""
-        span = Span.on_line(line, 0, len(text.rstrip("\r\n")))
+        text = conv.lines[line] if line < len(conv.lines) else ""
+        span = Span.on_line(line, 0, len(text))
         trace = f" (stack trace on lines {g.stack_trace[0]}-{g.stack_trace[-1]})" if g.stack_trace else ""
         plural = "occurrence" if g.count == 1 else "occurrences"
         out.append(types.Diagnostic(
-            range=lsp_range(doc, span),
+            range=conv(span),
             message=f"{g.count} {plural} of: {g.template}{trace}",
             severity=_SEVERITY.get(g.severity, types.DiagnosticSeverity.Warning),
             code=LOG_GROUP_CODE,
@@ -73,13 +88,14 @@ def _overlaps(a: types.Range, b: types.Range) -> bool:
 
 def quick_fixes(doc: TextDocument, analysis: Analysis, rng: types.Range) -> list[types.CodeAction]:
     actions = []
+    conv = RangeConverter(doc)
     for f in analysis.findings:
         if f.fix is None:
             continue
-        diag = to_diagnostic(doc, f)
+        diag = to_diagnostic(conv, f)
         if not _overlaps(diag.range, rng):
             continue
-        edits = [types.TextEdit(range=lsp_range(doc, e.span), new_text=e.new_text) for e in f.fix.edits]
+        edits = [types.TextEdit(range=conv(e.span), new_text=e.new_text) for e in f.fix.edits]
         actions.append(types.CodeAction(
             title=f"{f.fix.title} ({f.rule})",
             kind=types.CodeActionKind.QuickFix,
