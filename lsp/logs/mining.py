@@ -19,6 +19,12 @@ DEFAULT_DEPTH = 4
 DEFAULT_MIN_VALUES = 3
 MIN_SHARED_CONSTANTS = 2  # groups are merged only when they share at least this many constant words
 MAX_TOKENS = 400  # messages longer than this are mined on their first MAX_TOKENS tokens
+# A tree leaf holding more than CROWDED_LEAF groups is evidence of variable words that masking missed:
+# there, the classic Drain threshold applies, and at most MAX_CANDIDATES groups are compared, so that a
+# log of ever-new words stays linear in time instead of comparing each line with every group.
+CROWDED_LEAF = 32
+CROWDED_SIMILARITY = 0.5
+MAX_CANDIDATES = 256
 
 
 class ConstantTokenDrain(Drain):
@@ -36,6 +42,12 @@ class ConstantTokenDrain(Drain):
             if template_token == token:
                 same += 1
         return (same / constant if constant else 1.0), params
+
+    def fast_match(self, cluster_ids, tokens, sim_th: float, include_params: bool):
+        if len(cluster_ids) > CROWDED_LEAF:
+            sim_th = min(sim_th, CROWDED_SIMILARITY)
+            cluster_ids = cluster_ids[-MAX_CANDIDATES:]
+        return super().fast_match(cluster_ids, tokens, sim_th, include_params)
 
 
 class LogTemplateMiner:
@@ -109,4 +121,28 @@ class LogTemplateMiner:
                 self._merged_tokens[target] = merged
                 touched.update(roots)
                 changed = True
+        self._absorb_subsumed(parent, find, tokens_of)
         return {cid: find(cid) for cid in parent}
+
+    @staticmethod
+    def _absorb_subsumed(parent: dict[int, int], find, tokens_of, max_pairs: int = 2_000_000) -> None:
+        """A group whose template is an instance of a more general one (same length, and equal wherever
+        the general one has a constant, of which it has at least MIN_SHARED_CONSTANTS) joins it: groups
+        mined before Drain generalised a template stay apart otherwise."""
+        by_length: dict[int, list[tuple[int, list[str]]]] = {}
+        for root in {find(cid) for cid in parent}:
+            tokens = tokens_of(root)
+            by_length.setdefault(len(tokens), []).append((root, tokens))
+        for bucket in by_length.values():
+            general = [(r, t) for r, t in bucket
+                       if MASK in t and sum(x != MASK for x in t) >= MIN_SHARED_CONSTANTS]
+            if not general or len(bucket) * len(general) > max_pairs:
+                continue
+            # Most general first, so that an instance joins the widest template it fits.
+            general.sort(key=lambda rt: sum(x == MASK for x in rt[1]), reverse=True)
+            for root, tokens in bucket:
+                for g_root, g_tokens in general:
+                    if g_root != root and find(g_root) != find(root) and all(
+                            g == MASK or g == x for g, x in zip(g_tokens, tokens)):
+                        parent[find(root)] = find(g_root)
+                        break

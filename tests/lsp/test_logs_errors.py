@@ -243,3 +243,22 @@ System.NullReferenceException: Object reference not set to an instance of an obj
     assert group.lines == [1] and group.stack_trace == [2, 3, 4]
     assert group.exception == "System.NullReferenceException"
 
+
+
+def test_words_that_masking_cannot_see_still_group():
+    """Variables that are plain words (job, queue and user names) at several positions: Drain's strict
+    threshold alone would make one group per line; crowded tree leaves and subsumption fold them."""
+    import random
+
+    rng = random.Random(5)
+    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(6)) for _ in range(500)]
+    lines = []
+    for i in range(3000):
+        if i % 2:
+            lines.append(f"2024-01-01 00:00:00 INFO job {rng.choice(words)} moved {rng.choice(words)} "
+                         f"to {rng.choice(words)} queue")
+        else:
+            lines.append(f"2024-01-01 00:00:00 WARN user {rng.choice(words)} denied access to {rng.choice(words)}")
+    report = analyse_log("\n".join(lines))
+    assert [(t.template, t.count) for t in report.templates] == [
+        ("user <*> denied access to <*>", 1500), ("job <*> moved <*> to <*> queue", 1500)]
