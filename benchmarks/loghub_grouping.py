@@ -194,6 +194,9 @@ _SYNTHETIC_EVENTS = [
     "WARN", "Retrying job {id} attempt {n} of 5",
     "ERROR", "Job {id} failed with exit code {n}",
     "INFO", "Loaded {n} entries from {word} index in {f} s",
+    # Variables that no mask can see: plain words from a large vocabulary, at one and at two positions.
+    "INFO", "User {name} logged in from workstation {name2}",
+    "WARN", "Job {name} moved to queue {name2} by scheduler",
 ]
 
 
@@ -202,6 +205,8 @@ def synthetic_log(n_lines: int, seed: int = 7) -> tuple[str, list[int]]:
     template; trace lines are labelled -1 and left out of the score."""
     rng = random.Random(seed)
     events = list(zip(_SYNTHETIC_EVENTS[::2], _SYNTHETIC_EVENTS[1::2]))
+    names = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randrange(4, 9)))
+             for _ in range(2000)]
     out, truth = [], []
     for i in range(n_lines):
         k = rng.randrange(len(events))
@@ -213,6 +218,7 @@ def synthetic_log(n_lines: int, seed: int = 7) -> tuple[str, list[int]]:
             "uuid": str(uuid.UUID(int=rng.getrandbits(128))),
             "hex": hex(rng.getrandbits(32)), "f": f"{rng.random():.3f}",
             "method": rng.choice(["GET", "POST", "PUT"]), "status": rng.choice([200, 201, 404]),
+            "name": rng.choice(names), "name2": rng.choice(names),
         }
         stamp = f"2024-05-{1 + i * 28 // n_lines:02d} {i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d},{i % 1000:03d}"
         out.append(f"{stamp} {level:<5} [{rng.choice(['main', 'io-1', 'io-2', 'pool-3-thread-1'])}] "
