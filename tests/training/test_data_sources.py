@@ -17,8 +17,10 @@ from aletheia.tasks import (
     parse_log_answer,
 )
 from training.data import build, corruptions
-from training.data.configs.generate import KINDS, generate as generate_config
-from training.data.logs.generate import SCENARIOS, generate as generate_log
+from training.data.configs.generate import KINDS
+from training.data.configs.generate import generate as generate_config
+from training.data.logs.generate import SCENARIOS
+from training.data.logs.generate import generate as generate_log
 from training.data.qa import load_all
 
 CONFIG_SEEDS = range(60)
@@ -59,8 +61,16 @@ def test_counts_leave_margin_for_deduplication(committed):
     assert set(sources) == {"qa", "config_review", "log_analysis"}
     assert min(sources.values()) >= 350
     kinds = Counter(r["rejected_by"] for r in dpo)
-    for kind in ("wrong_fact", "vague", "missed_defect", "wrong_line", "invented_defect",
-                 "wrong_root_cause", "noise_as_cause", "wrong_evidence"):
+    for kind in (
+        "wrong_fact",
+        "vague",
+        "missed_defect",
+        "wrong_line",
+        "invented_defect",
+        "wrong_root_cause",
+        "noise_as_cause",
+        "wrong_evidence",
+    ):
         assert kinds[f"corruption:{kind}"] >= 40, kind
 
 
@@ -89,7 +99,9 @@ def test_dpo_records_are_well_formed(committed):
         assert set(r) == {"prompt", "chosen", "rejected", "rejected_by", "source", "topic", "id"}
         assert [m["role"] for m in r["prompt"]] == ["system", "user"]
         assert [m["role"] for m in r["chosen"]] == ["assistant"] == [m["role"] for m in r["rejected"]]
-        assert r["rejected"][0]["content"].strip() and r["rejected"][0]["content"] != r["chosen"][0]["content"]
+        assert (
+            r["rejected"][0]["content"].strip() and r["rejected"][0]["content"] != r["chosen"][0]["content"]
+        )
         assert r["rejected_by"].startswith("corruption:")
         # every pair's prompt and chosen answer is one of the SFT examples
         base = sft_by_id[r["id"].rsplit("-", 1)[0]]
@@ -120,8 +132,18 @@ def test_qa_covers_the_topics_with_distinct_questions():
     items = load_all()
     per_topic = Counter(i.topic for i in items)
     assert len(per_topic) >= 10 and min(per_topic.values()) >= 30, per_topic
-    for required in ("linux", "networking", "databases", "kubernetes", "containers", "web_servers",
-                     "observability", "distributed_systems", "performance", "security"):
+    for required in (
+        "linux",
+        "networking",
+        "databases",
+        "kubernetes",
+        "containers",
+        "web_servers",
+        "observability",
+        "distributed_systems",
+        "performance",
+        "security",
+    ):
         assert per_topic[required] >= 30
     questions = [i.question.lower() for i in items]
     assert len(questions) == len(set(questions))
@@ -135,7 +157,9 @@ def test_qa_examples_render_with_question_task(committed):
     sft, _ = committed
     rendered = {tuple((m["role"], m["content"]) for m in r["messages"]) for r in sft if r["source"] == "qa"}
     for item in load_all():
-        task = QuestionTask(question=item.question, context=item.context, path=item.path, language=item.language)
+        task = QuestionTask(
+            question=item.question, context=item.context, path=item.path, language=item.language
+        )
         assert tuple((m["role"], m["content"]) for m in task.messages(item.answer)) in rendered
 
 
@@ -154,7 +178,9 @@ def test_config_findings_name_the_lines_that_carry_the_defects(kind):
             number = sample.doc.number(defect.line)
             assert defect.token in lines[number - 1], (kind, seed, defect.rule)
             assert number in by_line
-        assert {(f.line, f.rule) for f in sample.static} <= {(sample.doc.number(d.line), d.rule) for d in sample.defects}
+        assert {(f.line, f.rule) for f in sample.static} <= {
+            (sample.doc.number(d.line), d.rule) for d in sample.defects
+        }
         clean += not sample.findings
         with_static += bool(sample.static)
         answer = sample.answer()
@@ -172,8 +198,18 @@ def test_clean_bases_carry_none_of_the_defect_tokens(kind):
         if sample.defects:
             continue
         text = sample.content
-        for token in (":latest", "privileged: true", "autoindex on", "server_tokens on", "runAsUser: 0",
-                      "hostPath", "KillMode=none", "RestartSec=0", "chmod -R 777", "TLSv1 "):
+        for token in (
+            ":latest",
+            "privileged: true",
+            "autoindex on",
+            "server_tokens on",
+            "runAsUser: 0",
+            "hostPath",
+            "KillMode=none",
+            "RestartSec=0",
+            "chmod -R 777",
+            "TLSv1 ",
+        ):
             assert token not in text, (kind, seed, token)
 
 
@@ -197,7 +233,7 @@ def test_config_corruptions_are_wrong_in_the_named_way():
                     assert sorted(m for _, m in got) == sorted(m for _, m in ref)
                     moved = set(got) - set(ref)
                     assert len(moved) == 1
-                    (line, message), = moved
+                    ((line, message),) = moved
                     defect = next(d for d in sample.defects if d.message.rstrip(".") == message.rstrip("."))
                     assert defect.token not in sample.content.splitlines()[line - 1]
                 elif name == "invented_defect":
@@ -238,7 +274,9 @@ def test_log_corruptions_are_wrong_in_the_named_way():
             ref = sample.reference
             rng = random.Random(seed)
             wrong_cause = parse_log_answer(corruptions.wrong_root_cause(sample, rng))
-            assert wrong_cause.root_cause != ref.root_cause and wrong_cause.evidence_lines == ref.evidence_lines
+            assert (
+                wrong_cause.root_cause != ref.root_cause and wrong_cause.evidence_lines == ref.evidence_lines
+            )
             noise = parse_log_answer(corruptions.noise_as_cause(sample, rng))
             assert set(noise.evidence_lines) <= set(sample.noise_lines)
             text = corruptions.wrong_evidence(sample, rng)

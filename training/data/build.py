@@ -1,7 +1,7 @@
 """Builds training/data/sft.jsonl and dpo.jsonl from the sources, deterministically.
 
-    python -m training.data.build            # write the files, print counts, refresh README counts
-    python -m training.data.build --check    # exit 1 if the committed files differ from a fresh build
+python -m training.data.build            # write the files, print counts, refresh README counts
+python -m training.data.build --check    # exit 1 if the committed files differ from a fresh build
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from pathlib import Path
 from aletheia.tasks import QuestionTask
 
 from . import corruptions
-from .configs.generate import KINDS, generate as generate_config
-from .logs.generate import SCENARIOS, generate as generate_log
+from .configs.generate import KINDS
+from .configs.generate import generate as generate_config
+from .logs.generate import SCENARIOS
+from .logs.generate import generate as generate_log
 from .qa import load_all
 from .records import Example
 
@@ -37,7 +39,9 @@ QA_VAGUE_SHARE = 0.45
 def qa_examples(rng: random.Random) -> list[Example]:
     out = []
     for item in load_all():
-        task = QuestionTask(question=item.question, context=item.context, path=item.path, language=item.language)
+        task = QuestionTask(
+            question=item.question, context=item.context, path=item.path, language=item.language
+        )
         wrong: list[tuple[str, str]] = []
         if item.wrong_answer:
             wrong.append(("wrong_fact", item.wrong_answer))
@@ -56,7 +60,11 @@ def config_examples(rng: random.Random) -> list[Example]:
             if rng.random() < CONFIG_DPO_SHARE:
                 pair = corruptions.config_corruption(sample, random.Random(f"corrupt:{kind}:{seed}"))
                 wrong = (pair,) if pair else ()
-            out.append(Example("config_review", kind, f"{kind}:{seed}", sample.task().messages(), sample.answer(), wrong))
+            out.append(
+                Example(
+                    "config_review", kind, f"{kind}:{seed}", sample.task().messages(), sample.answer(), wrong
+                )
+            )
     return out
 
 
@@ -69,7 +77,11 @@ def log_examples(rng: random.Random) -> list[Example]:
             if rng.random() < LOG_DPO_SHARE:
                 pair = corruptions.log_corruption(sample, random.Random(f"corrupt:{name}:{seed}"))
                 wrong = (pair,) if pair else ()
-            out.append(Example("log_analysis", name, f"{name}:{seed}", sample.task.messages(), sample.answer(), wrong))
+            out.append(
+                Example(
+                    "log_analysis", name, f"{name}:{seed}", sample.task.messages(), sample.answer(), wrong
+                )
+            )
     return out
 
 
@@ -113,13 +125,22 @@ def refresh_readme(table: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="compare with the committed files instead of writing")
+    parser.add_argument(
+        "--check", action="store_true", help="compare with the committed files instead of writing"
+    )
     args = parser.parse_args(argv)
     sft, dpo = build()
     sft_text, dpo_text = dumps(sft), dumps(dpo)
     if args.check:
-        ok = SFT_PATH.read_text(encoding="utf-8") == sft_text and DPO_PATH.read_text(encoding="utf-8") == dpo_text
-        print("up to date" if ok else "sft.jsonl/dpo.jsonl differ from a fresh build: run python -m training.data.build")
+        ok = (
+            SFT_PATH.read_text(encoding="utf-8") == sft_text
+            and DPO_PATH.read_text(encoding="utf-8") == dpo_text
+        )
+        print(
+            "up to date"
+            if ok
+            else "sft.jsonl/dpo.jsonl differ from a fresh build: run python -m training.data.build"
+        )
         return 0 if ok else 1
     SFT_PATH.write_text(sft_text, encoding="utf-8")
     DPO_PATH.write_text(dpo_text, encoding="utf-8")

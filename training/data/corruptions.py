@@ -36,8 +36,11 @@ def wrong_line(sample: ConfigSample, rng: random.Random) -> str | None:
     f = full[i]
     n_lines = len(sample.doc.lines)
     token = next(d.token for d in sample.defects if sample.doc.number(d.line) == f.line)
-    options = [n for n in range(max(1, f.line - 4), min(n_lines, f.line + 4) + 1)
-               if n != f.line and token not in sample.doc.lines[n - 1].text and sample.doc.lines[n - 1].text.strip()]
+    options = [
+        n
+        for n in range(max(1, f.line - 4), min(n_lines, f.line + 4) + 1)
+        if n != f.line and token not in sample.doc.lines[n - 1].text and sample.doc.lines[n - 1].text.strip()
+    ]
     if not options:
         return None
     full[i] = Finding(rng.choice(options), f.message, f.fix, f.rule)
@@ -53,7 +56,11 @@ def invented_defect(sample: ConfigSample, rng: random.Random) -> str | None:
     return _render(sample, [*sample.full_findings, Finding(n, inv.message, inv.fix)], rng)
 
 
-CONFIG_CORRUPTIONS = {"missed_defect": missed_defect, "wrong_line": wrong_line, "invented_defect": invented_defect}
+CONFIG_CORRUPTIONS = {
+    "missed_defect": missed_defect,
+    "wrong_line": wrong_line,
+    "invented_defect": invented_defect,
+}
 
 
 def config_corruption(sample: ConfigSample, rng: random.Random) -> tuple[str, str] | None:
@@ -82,10 +89,18 @@ def noise_as_cause(sample: LogSample, rng: random.Random) -> str | None:
     text = sample.line_text(n).strip()
     if len(text) > 140:
         text = text[:137] + "..."
-    cause = rng.choice([f"The failure starts with the event on line {n}: `{text}`.",
-                        f"Line {n} is the first abnormal entry (`{text}`); everything after it follows from it."])
-    fix = rng.choice(["Investigate the component that logged that line and restart it.",
-                      "Look into that event, fix its configuration and redeploy."])
+    cause = rng.choice(
+        [
+            f"The failure starts with the event on line {n}: `{text}`.",
+            f"Line {n} is the first abnormal entry (`{text}`); everything after it follows from it.",
+        ]
+    )
+    fix = rng.choice(
+        [
+            "Investigate the component that logged that line and restart it.",
+            "Look into that event, fix its configuration and redeploy.",
+        ]
+    )
     return format_log_answer(LogAnswer(cause, (n,), fix))
 
 
@@ -104,7 +119,11 @@ def wrong_evidence(sample: LogSample, rng: random.Random) -> str | None:
     return format_log_answer(LogAnswer(ref.root_cause, lines, ref.fix))
 
 
-LOG_CORRUPTIONS = {"wrong_root_cause": wrong_root_cause, "noise_as_cause": noise_as_cause, "wrong_evidence": wrong_evidence}
+LOG_CORRUPTIONS = {
+    "wrong_root_cause": wrong_root_cause,
+    "noise_as_cause": noise_as_cause,
+    "wrong_evidence": wrong_evidence,
+}
 
 
 def log_corruption(sample: LogSample, rng: random.Random) -> tuple[str, str] | None:
@@ -119,22 +138,47 @@ def log_corruption(sample: LogSample, rng: random.Random) -> tuple[str, str] | N
 
 # --------------------------------------------------------------------------------------- questions
 
-_VAGUE_OPEN = ["It depends on your setup.", "There are many factors involved here.", "Good question, and the answer varies.",
-               "This is a common issue.", "Hard to say without more details.", "That can happen for a lot of reasons."]
-_VAGUE_MID = ["Generally you should review your {t} configuration and make sure everything is set correctly.",
-              "Check the official {t} documentation and the logs for hints.",
-              "Usually it is best to follow {t} best practices and keep things simple.",
-              "Try restarting the affected service and see whether the problem goes away.",
-              "Monitoring your {t} setup closely will help you find the cause.",
-              "Make sure all your {t} components are up to date and properly configured."]
-_VAGUE_CLOSE = ["If the problem persists, ask your team or the vendor's support.", "Hope this helps!",
-                "Consider testing different options to see what works best.", "Let me know if you need anything else.",
-                "Every environment is different, so experiment carefully.", ""]
+_VAGUE_OPEN = [
+    "It depends on your setup.",
+    "There are many factors involved here.",
+    "Good question, and the answer varies.",
+    "This is a common issue.",
+    "Hard to say without more details.",
+    "That can happen for a lot of reasons.",
+]
+_VAGUE_MID = [
+    "Generally you should review your {t} configuration and make sure everything is set correctly.",
+    "Check the official {t} documentation and the logs for hints.",
+    "Usually it is best to follow {t} best practices and keep things simple.",
+    "Try restarting the affected service and see whether the problem goes away.",
+    "Monitoring your {t} setup closely will help you find the cause.",
+    "Make sure all your {t} components are up to date and properly configured.",
+]
+_VAGUE_CLOSE = [
+    "If the problem persists, ask your team or the vendor's support.",
+    "Hope this helps!",
+    "Consider testing different options to see what works best.",
+    "Let me know if you need anything else.",
+    "Every environment is different, so experiment carefully.",
+    "",
+]
 
-_TOPIC_WORDS = {"linux": "system", "networking": "network", "databases": "database", "kubernetes": "cluster",
-                "containers": "container", "web_servers": "web server", "observability": "monitoring",
-                "distributed_systems": "cluster", "performance": "system", "security": "security",
-                "git": "repository", "ci_cd": "pipeline", "messaging": "broker", "cloud": "cloud"}
+_TOPIC_WORDS = {
+    "linux": "system",
+    "networking": "network",
+    "databases": "database",
+    "kubernetes": "cluster",
+    "containers": "container",
+    "web_servers": "web server",
+    "observability": "monitoring",
+    "distributed_systems": "cluster",
+    "performance": "system",
+    "security": "security",
+    "git": "repository",
+    "ci_cd": "pipeline",
+    "messaging": "broker",
+    "cloud": "cloud",
+}
 
 
 def vague_answer(topic: str, rng: random.Random) -> str:

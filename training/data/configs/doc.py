@@ -7,8 +7,8 @@ are computed once, after all edits, from the lines' final positions."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 
 @dataclass(eq=False)

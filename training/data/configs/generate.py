@@ -14,26 +14,68 @@ from .doc import Defect, Doc, Invented
 KINDS = {m.KIND: m for m in (dockerfile, kubernetes, compose, nginx, systemd)}
 
 # Rules in rough order of severity, used to pick what the summary leads with.
-_SEVERITY = ["privileged-container", "docker-socket-mount", "hostpath-volume", "secret-in-image", "secret-in-env",
-             "secret-in-unit", "alias-path-traversal", "curl-pipe-shell", "runs-as-root", "no-root-user",
-             "host-network", "port-exposed-all-interfaces", "weak-tls-protocols", "weak-ciphers", "autoindex-on",
-             "service-port-mismatch", "job-restart-policy", "wrong-service-type", "db-without-volume",
-             "world-writable", "missing-restart", "missing-restart-policy", "restart-loop", "missing-resources",
-             "missing-probes", "depends-on-not-healthy", "network-not-online", "missing-wantedby", "killmode-none",
-             "no-https-redirect", "proxy-host-header", "unlimited-body-size", "cronjob-overlap", "image-latest-tag",
-             "shell-form-cmd", "add-instead-of-copy", "apt-no-cleanup", "server-tokens-on"]
+_SEVERITY = [
+    "privileged-container",
+    "docker-socket-mount",
+    "hostpath-volume",
+    "secret-in-image",
+    "secret-in-env",
+    "secret-in-unit",
+    "alias-path-traversal",
+    "curl-pipe-shell",
+    "runs-as-root",
+    "no-root-user",
+    "host-network",
+    "port-exposed-all-interfaces",
+    "weak-tls-protocols",
+    "weak-ciphers",
+    "autoindex-on",
+    "service-port-mismatch",
+    "job-restart-policy",
+    "wrong-service-type",
+    "db-without-volume",
+    "world-writable",
+    "missing-restart",
+    "missing-restart-policy",
+    "restart-loop",
+    "missing-resources",
+    "missing-probes",
+    "depends-on-not-healthy",
+    "network-not-online",
+    "missing-wantedby",
+    "killmode-none",
+    "no-https-redirect",
+    "proxy-host-header",
+    "unlimited-body-size",
+    "cronjob-overlap",
+    "image-latest-tag",
+    "shell-form-cmd",
+    "add-instead-of-copy",
+    "apt-no-cleanup",
+    "server-tokens-on",
+]
 
 _CLEAN_SUMMARY = {
-    "dockerfile": ["The base image is pinned, the final stage runs as an unprivileged user and the command uses exec form.",
-                   "Pinned base image, non-root runtime user, dependencies installed in their own cached layer: nothing to change."],
-    "kubernetes": ["Images are pinned, the pod runs as non-root without privilege escalation and resources are declared.",
-                   "Pinned image, restrictive securityContext and secrets read from a Secret: nothing to change."],
-    "compose": ["Images are pinned, the database password comes from a secret and Postgres keeps its data in a named volume.",
-                "Restart policies, pinned images, a healthcheck-gated depends_on and file-based secrets: nothing to change."],
-    "nginx": ["Only TLS 1.2 and 1.3 are enabled, HTTP redirects to HTTPS and the proxy forwards Host and X-Forwarded-* headers.",
-              "Modern TLS settings, HSTS, hidden server version and correct proxy headers: nothing to change."],
-    "systemd": ["The unit runs as a dedicated user, restarts on failure, waits for network-online and is sandboxed.",
-                "Dedicated user, Restart= with a back-off, ProtectSystem=strict and a WantedBy= target: nothing to change."],
+    "dockerfile": [
+        "The base image is pinned, the final stage runs as an unprivileged user and the command uses exec form.",
+        "Pinned base image, non-root runtime user, dependencies installed in their own cached layer: nothing to change.",
+    ],
+    "kubernetes": [
+        "Images are pinned, the pod runs as non-root without privilege escalation and resources are declared.",
+        "Pinned image, restrictive securityContext and secrets read from a Secret: nothing to change.",
+    ],
+    "compose": [
+        "Images are pinned, the database password comes from a secret and Postgres keeps its data in a named volume.",
+        "Restart policies, pinned images, a healthcheck-gated depends_on and file-based secrets: nothing to change.",
+    ],
+    "nginx": [
+        "Only TLS 1.2 and 1.3 are enabled, HTTP redirects to HTTPS and the proxy forwards Host and X-Forwarded-* headers.",
+        "Modern TLS settings, HSTS, hidden server version and correct proxy headers: nothing to change.",
+    ],
+    "systemd": [
+        "The unit runs as a dedicated user, restarts on failure, waits for network-online and is sandboxed.",
+        "Dedicated user, Restart= with a back-off, ProtectSystem=strict and a WantedBy= target: nothing to change.",
+    ],
 }
 
 
@@ -54,7 +96,9 @@ class ConfigSample:
         return self.doc.text()
 
     def task(self) -> ConfigReviewTask:
-        return ConfigReviewTask(kind=self.kind, content=self.content, path=self.path, static_findings=self.static)
+        return ConfigReviewTask(
+            kind=self.kind, content=self.content, path=self.path, static_findings=self.static
+        )
 
     def answer(self) -> str:
         return format_config_review_answer(self.findings, self.summary)
@@ -70,25 +114,44 @@ class ConfigSample:
 
 
 _LABELS = {
-    "image-latest-tag": "unpinned image tag", "no-root-user": "root runtime user", "runs-as-root": "root user",
-    "add-instead-of-copy": "ADD used for local files", "apt-no-cleanup": "unclean apt-get layer",
-    "secret-in-image": "secret baked into the image", "secret-in-env": "plain-text secret",
-    "secret-in-unit": "secret in the unit file", "curl-pipe-shell": "unverified curl-to-shell install",
-    "shell-form-cmd": "shell-form command", "world-writable": "world-writable application directory",
-    "privileged-container": "privileged container", "docker-socket-mount": "Docker socket mount",
-    "hostpath-volume": "hostPath volume", "host-network": "host networking",
+    "image-latest-tag": "unpinned image tag",
+    "no-root-user": "root runtime user",
+    "runs-as-root": "root user",
+    "add-instead-of-copy": "ADD used for local files",
+    "apt-no-cleanup": "unclean apt-get layer",
+    "secret-in-image": "secret baked into the image",
+    "secret-in-env": "plain-text secret",
+    "secret-in-unit": "secret in the unit file",
+    "curl-pipe-shell": "unverified curl-to-shell install",
+    "shell-form-cmd": "shell-form command",
+    "world-writable": "world-writable application directory",
+    "privileged-container": "privileged container",
+    "docker-socket-mount": "Docker socket mount",
+    "hostpath-volume": "hostPath volume",
+    "host-network": "host networking",
     "port-exposed-all-interfaces": "database port published on all interfaces",
-    "weak-tls-protocols": "legacy TLS protocols", "weak-ciphers": "weak cipher list",
-    "autoindex-on": "directory listing", "alias-path-traversal": "alias path traversal",
-    "service-port-mismatch": "Service/container port mismatch", "job-restart-policy": "invalid Job restartPolicy",
-    "wrong-service-type": "wrong service Type=", "db-without-volume": "database without a volume",
-    "missing-restart": "missing Restart=", "missing-restart-policy": "missing restart policy",
-    "restart-loop": "zero restart delay", "missing-resources": "missing resource requests",
-    "missing-probes": "missing probes", "depends-on-not-healthy": "depends_on without a health condition",
-    "network-not-online": "network.target ordering", "missing-wantedby": "missing WantedBy=",
-    "killmode-none": "KillMode=none", "no-https-redirect": "missing HTTPS redirect",
-    "proxy-host-header": "missing Host header", "unlimited-body-size": "unlimited request body size",
-    "cronjob-overlap": "overlapping CronJob runs", "server-tokens-on": "exposed server version",
+    "weak-tls-protocols": "legacy TLS protocols",
+    "weak-ciphers": "weak cipher list",
+    "autoindex-on": "directory listing",
+    "alias-path-traversal": "alias path traversal",
+    "service-port-mismatch": "Service/container port mismatch",
+    "job-restart-policy": "invalid Job restartPolicy",
+    "wrong-service-type": "wrong service Type=",
+    "db-without-volume": "database without a volume",
+    "missing-restart": "missing Restart=",
+    "missing-restart-policy": "missing restart policy",
+    "restart-loop": "zero restart delay",
+    "missing-resources": "missing resource requests",
+    "missing-probes": "missing probes",
+    "depends-on-not-healthy": "depends_on without a health condition",
+    "network-not-online": "network.target ordering",
+    "missing-wantedby": "missing WantedBy=",
+    "killmode-none": "KillMode=none",
+    "no-https-redirect": "missing HTTPS redirect",
+    "proxy-host-header": "missing Host header",
+    "unlimited-body-size": "unlimited request body size",
+    "cronjob-overlap": "overlapping CronJob runs",
+    "server-tokens-on": "exposed server version",
 }
 
 
@@ -102,13 +165,21 @@ def summarise(kind: str, findings: list[Finding], rng: random.Random) -> str:
     worst = min(findings, key=lambda f: _SEVERITY.index(f.rule) if f.rule in _SEVERITY else len(_SEVERITY))
     name = CONFIG_KIND_NAMES[kind]
     if len(findings) == 1:
-        return rng.choice([f"One defect: the {_label(worst.rule)} on line {worst.line}.",
-                           f"The {name} is otherwise sound; fix the {_label(worst.rule)} on line {worst.line}."])
+        return rng.choice(
+            [
+                f"One defect: the {_label(worst.rule)} on line {worst.line}.",
+                f"The {name} is otherwise sound; fix the {_label(worst.rule)} on line {worst.line}.",
+            ]
+        )
     n = len(findings)
-    return rng.choice([f"{n} defects; the most serious is the {_label(worst.rule)} on line {worst.line}, fix that first.",
-                       f"{n} problems in this {name}, led by the {_label(worst.rule)} (line {worst.line}).",
-                       f"Fix line {worst.line} ({_label(worst.rule)}) first; "
-                       + ("the other one is lower risk." if n == 2 else f"the other {n - 1} are lower risk.")])
+    return rng.choice(
+        [
+            f"{n} defects; the most serious is the {_label(worst.rule)} on line {worst.line}, fix that first.",
+            f"{n} problems in this {name}, led by the {_label(worst.rule)} (line {worst.line}).",
+            f"Fix line {worst.line} ({_label(worst.rule)}) first; "
+            + ("the other one is lower risk." if n == 2 else f"the other {n - 1} are lower risk."),
+        ]
+    )
 
 
 # The model's context is 1024 tokens (config text runs at about 2.6 characters per token, indented YAML a
@@ -120,7 +191,9 @@ DEFAULT_MAX_CHARS = 2250
 
 def static_message(message: str) -> str:
     """The terse form a static analyser reports: the message up to its first explanation."""
-    cut = min((i for i in (message.find(s) for s in ("; ", ", so ", " so ", ": ")) if i > 0), default=len(message))
+    cut = min(
+        (i for i in (message.find(s) for s in ("; ", ", so ", " so ", ": ")) if i > 0), default=len(message)
+    )
     return message[:cut]
 
 
@@ -159,8 +232,12 @@ def _generate(kind: str, seed: int, attempt: int) -> ConfigSample:
         k = rng.randint(1, len(alive))
         chosen = rng.sample(alive, k)
         reported = {d.rule for d in chosen}
-        static = tuple(sorted((Finding(doc.number(d.line), static_message(d.message), rule=d.rule) for d in chosen),
-                            key=lambda f: f.line))
+        static = tuple(
+            sorted(
+                (Finding(doc.number(d.line), static_message(d.message), rule=d.rule) for d in chosen),
+                key=lambda f: f.line,
+            )
+        )
     numbered = sorted(((doc.number(d.line), d) for d in alive), key=lambda p: p[0])
     findings = [Finding(n, d.message, d.fix, d.rule if d.rule in reported else "") for n, d in numbered]
     summary_findings = [Finding(n, d.message, d.fix, d.rule) for n, d in numbered]

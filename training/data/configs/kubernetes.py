@@ -1,117 +1,13 @@
-"""Kubernetes manifests: parametrised Deployments (+Service), StatefulSets and CronJobs, and defects."""
+"""Kubernetes manifests: defect injectors and false claims (the clean bases are in ``kubernetes_bases``)."""
 
 from __future__ import annotations
 
 import random
 
 from .doc import Defect, Doc, Injector, Invented, Line, indent_of
+from .kubernetes_bases import base  # noqa: F401 - part of the kind module's interface
 
 KIND = "kubernetes"
-
-_NAMES = ["orders-api", "payments", "session-store", "thumbnailer", "audit-log", "feature-flags", "geo-lookup",
-          "mailer", "quota-service", "ingest", "pricing", "tenant-admin", "event-router", "kv-cache"]
-_REGISTRIES = ["registry.acme.io/platform", "ghcr.io/northwind", "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
-               "europe-docker.pkg.dev/globex-prod/apps", "harbor.internal.example/team-a"]
-
-
-def _container(rng: random.Random, name: str, image: str, port: int | None, ind: str, probes: bool) -> list:
-    i = ind
-    out: list = [(f"{i}- name: {name}", "container"), (f"{i}  image: {image}", "image")]
-    if rng.random() < 0.5:
-        out.append((f"{i}  imagePullPolicy: IfNotPresent", "pullpolicy"))
-    if port:
-        out += [(f"{i}  ports:", ""), (f"{i}    - containerPort: {port}", "containerport"), (f"{i}      name: http", "")]
-    out += [(f"{i}  env:", "env"),
-            (f"{i}    - name: LOG_LEVEL", ""), (f"{i}      value: {rng.choice(['info', 'warn', 'debug'])}", "")]
-    key = rng.choice(["DB_PASSWORD", "API_TOKEN", "REDIS_PASSWORD", "SMTP_PASSWORD"])
-    out += [(f"{i}    - name: {key}", "secretname"), (f"{i}      valueFrom:", "secretref"),
-            (f"{i}        secretKeyRef:", "secretref"), (f"{i}          name: {name}-credentials", "secretref"),
-            (f"{i}          key: {key.lower().replace('_', '-')}", "secretref")]
-    cpu = rng.choice(["100m", "250m", "500m", "1"])
-    mem = rng.choice([128, 256, 512, 1024])
-    out += [(f"{i}  resources:", "res"), (f"{i}    requests:", "res"), (f"{i}      cpu: {cpu}", "res"),
-            (f"{i}      memory: {mem}Mi", "res"), (f"{i}    limits:", "res"), (f"{i}      memory: {mem * 2}Mi", "res")]
-    if probes and port:
-        out += [(f"{i}  readinessProbe:", "probe"), (f"{i}    httpGet:", "probe"), (f"{i}      path: /readyz", "probe"),
-                (f"{i}      port: http", "probe"), (f"{i}    periodSeconds: {rng.choice([5, 10])}", "probe"),
-                (f"{i}  livenessProbe:", "probe"), (f"{i}    httpGet:", "probe"), (f"{i}      path: /healthz", "probe"),
-                (f"{i}      port: http", "probe"), (f"{i}    initialDelaySeconds: {rng.choice([10, 15, 30])}", "probe")]
-    out += [(f"{i}  securityContext:", "sc"), (f"{i}    runAsNonRoot: true", "nonroot"),
-            (f"{i}    allowPrivilegeEscalation: false", "ape"), (f"{i}    readOnlyRootFilesystem: true", "rofs"),
-            (f"{i}  volumeMounts:", ""), (f"{i}    - name: tmp", ""), (f"{i}      mountPath: /tmp", "mounttmp")]
-    return out
-
-
-def _meta(name: str, ns: str, kind: str, api: str) -> list:
-    return [(f"apiVersion: {api}", "api"), (f"kind: {kind}", "kind"), ("metadata:", ""), (f"  name: {name}", ""),
-            (f"  namespace: {ns}", "")]
-
-
-def _deployment(rng, name, ns, image, port, kind="Deployment") -> list:
-    lines = _meta(name, ns, kind, "apps/v1") + [("spec:", "")]
-    if kind == "StatefulSet":
-        lines += [(f"  serviceName: {name}-headless", "")]
-    lines += [(f"  replicas: {rng.choice([2, 3, 4, 6])}", "replicas"), ("  selector:", ""), ("    matchLabels:", ""),
-              (f"      app.kubernetes.io/name: {name}", ""), ("  template:", ""), ("    metadata:", ""),
-              ("      labels:", ""), (f"        app.kubernetes.io/name: {name}", ""), ("    spec:", "podspec")]
-    if rng.random() < 0.5:
-        lines += [(f"      serviceAccountName: {name}", ""), ("      automountServiceAccountToken: false", "")]
-    lines += [("      containers:", "")]
-    lines += _container(rng, name, image, port, "        ", probes=True)
-    if kind == "StatefulSet":
-        lines += [("            - name: data", ""), (f"              mountPath: /var/lib/{name}", "")]
-    lines += [("      volumes:", ""), ("        - name: tmp", ""), ("          emptyDir: {}", "emptydir")]
-    if kind == "StatefulSet":
-        lines += [("  volumeClaimTemplates:", ""), ("    - metadata:", ""), ("        name: data", ""),
-                  ("      spec:", ""), ('        accessModes: ["ReadWriteOnce"]', ""), ("        resources:", ""),
-                  ("          requests:", ""), (f"            storage: {rng.choice([10, 20, 50])}Gi", "")]
-    return lines
-
-
-def _service(rng, name, ns, port, headless: bool) -> list:
-    target = str(port) if rng.random() < 0.5 else "http"
-    lines = ["---", ("apiVersion: v1", ""), ("kind: Service", ""), ("metadata:", ""),
-             (f"  name: {name}{'-headless' if headless else ''}", ""), (f"  namespace: {ns}", ""), ("spec:", "")]
-    if headless:
-        lines.append(("  clusterIP: None", ""))
-    lines += [("  selector:", ""), (f"    app.kubernetes.io/name: {name}", ""), ("  ports:", ""),
-              ("    - name: http", ""), (f"      port: {rng.choice([80, port])}", ""),
-              (f"      targetPort: {target}", "targetport")]
-    return lines
-
-
-def _cronjob(rng, name, ns, image) -> list:
-    sched = rng.choice(["*/15 * * * *", "0 3 * * *", "30 1 * * 0", "0 */6 * * *"])
-    lines = _meta(name, ns, "CronJob", "batch/v1") + [
-        ("spec:", ""), (f'  schedule: "{sched}"', "schedule"), ("  concurrencyPolicy: Forbid", "concurrency"),
-        (f"  successfulJobsHistoryLimit: {rng.choice([1, 3])}", ""), ("  failedJobsHistoryLimit: 3", ""),
-        ("  jobTemplate:", ""), ("    spec:", ""), (f"      backoffLimit: {rng.choice([2, 3, 4])}", ""),
-        (f"      activeDeadlineSeconds: {rng.choice([600, 1800, 3600])}", ""),
-        ("      template:", ""), ("        spec:", "podspec"), ("          restartPolicy: OnFailure", "restartpolicy"),
-        ("          containers:", "")]
-    lines += _container(rng, name, image, None, "            ", probes=False)
-    lines += [("          volumes:", ""), ("            - name: tmp", ""), ("              emptyDir: {}", "emptydir")]
-    return lines
-
-
-def base(rng: random.Random) -> tuple[Doc, str]:
-    name = rng.choice(_NAMES)
-    ns = rng.choice(["prod", "staging", "payments", "platform", "default", "data"])
-    version = f"{rng.randint(1, 4)}.{rng.randint(0, 19)}.{rng.randint(0, 9)}"
-    image = f"{rng.choice(_REGISTRIES)}/{name}:{version}"
-    port = rng.choice([8080, 8000, 3000, 9090, 5000])
-    shape = rng.choice(["deploy", "deploy+svc", "deploy+svc", "sts", "cron"])
-    if shape == "cron":
-        lines = _cronjob(rng, name, ns, image)
-    elif shape == "sts":
-        lines = _deployment(rng, name, ns, image, port, "StatefulSet")  # its headless Service lives elsewhere
-    else:
-        lines = _deployment(rng, name, ns, image, port)
-        if shape == "deploy+svc":
-            lines += _service(rng, name, ns, port, False)
-    path = rng.choice([f"k8s/{name}.yaml", f"deploy/{ns}/{name}.yaml", f"manifests/{name}/{shape.split('+')[0]}.yaml"])
-    return Doc(lines), path
-
 
 # ------------------------------------------------------------------------------------------ injectors
 
@@ -121,64 +17,95 @@ def _latest(doc: Doc, rng: random.Random) -> Defect:
     image = line.text.split("image: ", 1)[1]
     repo = image.rsplit(":", 1)[0]
     line.text = line.text.replace(image, f"{repo}:latest")
-    return Defect("image-latest-tag", line, ":latest",
-                  "The image uses the mutable `latest` tag (and imagePullPolicy IfNotPresent), so nodes can run different builds",
-                  f"pin an immutable tag or digest, e.g. `{image}`.")
+    return Defect(
+        "image-latest-tag",
+        line,
+        ":latest",
+        "The image uses the mutable `latest` tag (and imagePullPolicy IfNotPresent), so nodes can run different builds",
+        f"pin an immutable tag or digest, e.g. `{image}`.",
+    )
 
 
 def _no_resources(doc: Doc, rng: random.Random) -> Defect:
     doc.remove("res")
     line = doc.get("container")
     name = line.text.split("name: ", 1)[1]
-    return Defect("missing-resources", line, f"name: {name}",
-                  f"Container `{name}` declares neither requests nor limits: it runs as QoS BestEffort, is scheduled as if it needed nothing, is evicted first under pressure and may hog the node's memory",
-                  "add `resources.requests` for cpu and memory and a `limits.memory`.")
+    return Defect(
+        "missing-resources",
+        line,
+        f"name: {name}",
+        f"Container `{name}` declares neither requests nor limits: it runs as QoS BestEffort, is scheduled as if it needed nothing, is evicted first under pressure and may hog the node's memory",
+        "add `resources.requests` for cpu and memory and a `limits.memory`.",
+    )
 
 
 def _no_probes(doc: Doc, rng: random.Random) -> Defect:
     doc.remove("probe")
     line = doc.get("container")
     name = line.text.split("name: ", 1)[1]
-    return Defect("missing-probes", line, f"name: {name}",
-                  f"Container `{name}` has no readiness or liveness probe, so it receives traffic before it is ready and is never restarted when it hangs",
-                  "add a `readinessProbe` and a `livenessProbe` (e.g. httpGet on /readyz and /healthz).")
+    return Defect(
+        "missing-probes",
+        line,
+        f"name: {name}",
+        f"Container `{name}` has no readiness or liveness probe, so it receives traffic before it is ready and is never restarted when it hangs",
+        "add a `readinessProbe` and a `livenessProbe` (e.g. httpGet on /readyz and /healthz).",
+    )
 
 
 def _privileged(doc: Doc, rng: random.Random) -> Defect:
     line = doc.get("ape")
     line.text = indent_of(line) + "privileged: true"
     line.tag = "privileged"
-    return Defect("privileged-container", line, "privileged: true",
-                  "The container runs privileged: it gets all capabilities and access to the host's devices, so a compromise is a node compromise",
-                  "remove `privileged: true` and set `allowPrivilegeEscalation: false`; add only the specific capability needed.")
+    return Defect(
+        "privileged-container",
+        line,
+        "privileged: true",
+        "The container runs privileged: it gets all capabilities and access to the host's devices, so a compromise is a node compromise",
+        "remove `privileged: true` and set `allowPrivilegeEscalation: false`; add only the specific capability needed.",
+    )
 
 
 def _root(doc: Doc, rng: random.Random) -> Defect:
     line = doc.get("nonroot")
     line.text = indent_of(line) + "runAsUser: 0"
     line.tag = "root"
-    return Defect("runs-as-root", line, "runAsUser: 0",
-                  "`runAsUser: 0` runs the container as root",
-                  "set `runAsNonRoot: true` and a non-zero `runAsUser` (e.g. 10001).")
+    return Defect(
+        "runs-as-root",
+        line,
+        "runAsUser: 0",
+        "`runAsUser: 0` runs the container as root",
+        "set `runAsNonRoot: true` and a non-zero `runAsUser` (e.g. 10001).",
+    )
 
 
 def _plain_secret(doc: Doc, rng: random.Random) -> Defect:
     name_line = doc.get("secretname")
     key = name_line.text.split("name: ", 1)[1]
-    value = rng.choice(["hunter2-prod", "Sup3rS3cret!", "tok_9f8e7d6c5b4a", "p@ssw0rd2024", "eyJhbGciOiJIUzI1NiJ9.x"])
+    value = rng.choice(
+        ["hunter2-prod", "Sup3rS3cret!", "tok_9f8e7d6c5b4a", "p@ssw0rd2024", "eyJhbGciOiJIUzI1NiJ9.x"]
+    )
     ind = indent_of(doc.get("secretref"))
     doc.remove("secretref")
     line = Line(f'{ind}value: "{value}"', "plainsecret")
     doc.insert_after(name_line, [line])
-    return Defect("secret-in-env", line, value,
-                  f"`{key}` is set as a plain-text value in the manifest, so it is stored in git and readable by anyone who can read the Deployment",
-                  f"store it in a Secret and use `valueFrom.secretKeyRef` for `{key}`.")
+    return Defect(
+        "secret-in-env",
+        line,
+        value,
+        f"`{key}` is set as a plain-text value in the manifest, so it is stored in git and readable by anyone who can read the Deployment",
+        f"store it in a Secret and use `valueFrom.secretKeyRef` for `{key}`.",
+    )
 
 
-_HOSTPATHS = [("/var/run/docker.sock", "mounts the Docker socket, which gives full control of the node's container runtime"),
-              ("/", "mounts the node's root filesystem"),
-              ("/etc", "mounts the node's /etc, including credentials and kubelet config"),
-              ("/var/lib/kubelet", "mounts the kubelet's state, including other pods' secrets")]
+_HOSTPATHS = [
+    (
+        "/var/run/docker.sock",
+        "mounts the Docker socket, which gives full control of the node's container runtime",
+    ),
+    ("/", "mounts the node's root filesystem"),
+    ("/etc", "mounts the node's /etc, including credentials and kubelet config"),
+    ("/var/lib/kubelet", "mounts the kubelet's state, including other pods' secrets"),
+]
 
 
 def _hostpath(doc: Doc, rng: random.Random) -> Defect:
@@ -190,18 +117,26 @@ def _hostpath(doc: Doc, rng: random.Random) -> Defect:
     mount = doc.get("mounttmp")
     mind = indent_of(mount)[:-2]
     doc.insert_after(mount, [Line(f"{mind}- name: host"), Line(f"{mind}  mountPath: /host")])
-    return Defect("hostpath-volume", host, "hostPath",
-                  f"A hostPath volume {why}; a compromised pod escapes to the node",
-                  "use an emptyDir, a ConfigMap/Secret or a PersistentVolumeClaim instead of hostPath.")
+    return Defect(
+        "hostpath-volume",
+        host,
+        "hostPath",
+        f"A hostPath volume {why}; a compromised pod escapes to the node",
+        "use an emptyDir, a ConfigMap/Secret or a PersistentVolumeClaim instead of hostPath.",
+    )
 
 
 def _host_network(doc: Doc, rng: random.Random) -> Defect:
     spec = doc.get("podspec")
     line = Line(indent_of(spec) + "  hostNetwork: true", "hostnetwork")
     doc.insert_after(spec, [line])
-    return Defect("host-network", line, "hostNetwork: true",
-                  "`hostNetwork: true` puts the pod in the node's network namespace: it can bind node ports, sniff node traffic and bypass NetworkPolicy",
-                  "remove `hostNetwork` and expose the port through a Service.")
+    return Defect(
+        "host-network",
+        line,
+        "hostNetwork: true",
+        "`hostNetwork: true` puts the pod in the node's network namespace: it can bind node ports, sniff node traffic and bypass NetworkPolicy",
+        "remove `hostNetwork` and expose the port through a Service.",
+    )
 
 
 def _target_port(doc: Doc, rng: random.Random) -> Defect:
@@ -209,25 +144,37 @@ def _target_port(doc: Doc, rng: random.Random) -> Defect:
     cport = int(doc.get("containerport").text.rsplit(" ", 1)[1])
     wrong = rng.choice([p for p in (80, 8081, 8443, 9000, 3001) if p != cport])
     line.text = indent_of(line) + f"targetPort: {wrong}"
-    return Defect("service-port-mismatch", line, f"targetPort: {wrong}",
-                  f"The Service sends traffic to targetPort {wrong}, but the container listens on {cport}, so every request fails with connection refused",
-                  f"set `targetPort: {cport}` (or the named port `http`).")
+    return Defect(
+        "service-port-mismatch",
+        line,
+        f"targetPort: {wrong}",
+        f"The Service sends traffic to targetPort {wrong}, but the container listens on {cport}, so every request fails with connection refused",
+        f"set `targetPort: {cport}` (or the named port `http`).",
+    )
 
 
 def _concurrency(doc: Doc, rng: random.Random) -> Defect:
     doc.remove("concurrency")
     line = doc.get("schedule")
-    return Defect("cronjob-overlap", line, "schedule:",
-                  "The CronJob has no concurrencyPolicy, so it defaults to Allow and a slow run overlaps the next one",
-                  "add `concurrencyPolicy: Forbid` (or Replace) under `spec`.")
+    return Defect(
+        "cronjob-overlap",
+        line,
+        "schedule:",
+        "The CronJob has no concurrencyPolicy, so it defaults to Allow and a slow run overlaps the next one",
+        "add `concurrencyPolicy: Forbid` (or Replace) under `spec`.",
+    )
 
 
 def _restart_always(doc: Doc, rng: random.Random) -> Defect:
     line = doc.get("restartpolicy")
     line.text = indent_of(line) + "restartPolicy: Always"
-    return Defect("job-restart-policy", line, "restartPolicy: Always",
-                  "A Job's pod template only accepts restartPolicy OnFailure or Never; the API server rejects `Always`",
-                  "use `restartPolicy: OnFailure` (retries in place) or `Never` (new pod per retry, up to backoffLimit).")
+    return Defect(
+        "job-restart-policy",
+        line,
+        "restartPolicy: Always",
+        "A Job's pod template only accepts restartPolicy OnFailure or Never; the API server rejects `Always`",
+        "use `restartPolicy: OnFailure` (retries in place) or `Never` (new pod per retry, up to backoffLimit).",
+    )
 
 
 INJECTORS = [
@@ -246,8 +193,24 @@ INJECTORS = [
 
 INVENTED = [
     Invented("api", "`apps/v1` is deprecated for workloads", "use `apiVersion: extensions/v1beta1`."),
-    Invented("replicas", "replicas must be an odd number so the pods can elect a leader", "use an odd replica count."),
-    Invented("pullpolicy", "imagePullPolicy IfNotPresent makes the kubelet pull the image on every container start", "set `imagePullPolicy: Never`."),
-    Invented("rofs", "readOnlyRootFilesystem prevents the container from writing logs to stdout", "set `readOnlyRootFilesystem: false`."),
-    Invented("emptydir", "an emptyDir volume is shared between all pods of the Deployment", "use a hostPath so each pod gets its own directory."),
+    Invented(
+        "replicas",
+        "replicas must be an odd number so the pods can elect a leader",
+        "use an odd replica count.",
+    ),
+    Invented(
+        "pullpolicy",
+        "imagePullPolicy IfNotPresent makes the kubelet pull the image on every container start",
+        "set `imagePullPolicy: Never`.",
+    ),
+    Invented(
+        "rofs",
+        "readOnlyRootFilesystem prevents the container from writing logs to stdout",
+        "set `readOnlyRootFilesystem: false`.",
+    ),
+    Invented(
+        "emptydir",
+        "an emptyDir volume is shared between all pods of the Deployment",
+        "use a hostPath so each pod gets its own directory.",
+    ),
 ]

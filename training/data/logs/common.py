@@ -4,9 +4,9 @@ the Scenario type and the assembler that interleaves planted events with noise."
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
 
 
 class Clock:
@@ -14,10 +14,17 @@ class Clock:
 
     def __init__(self, rng: random.Random):
         self.rng = rng
-        self.now = datetime(rng.choice([2024, 2025, 2026]), rng.randint(1, 12), rng.randint(1, 28),
-                            rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59), rng.randint(0, 999) * 1000)
+        self.now = datetime(
+            rng.choice([2024, 2025, 2026]),
+            rng.randint(1, 12),
+            rng.randint(1, 28),
+            rng.randint(0, 23),
+            rng.randint(0, 59),
+            rng.randint(0, 59),
+            rng.randint(0, 999) * 1000,
+        )
 
-    def tick(self, lo: float = 0.001, hi: float = 4.0) -> "Clock":
+    def tick(self, lo: float = 0.001, hi: float = 4.0) -> Clock:
         self.now += timedelta(seconds=self.rng.uniform(lo, hi))
         return self
 
@@ -97,7 +104,9 @@ class Scenario:
 MIN_NOISE = 2
 
 
-def assemble(rng: random.Random, clock: Clock, sc: Scenario, max_chars: int = 0) -> tuple[list[str], list[int], list[int]]:
+def assemble(
+    rng: random.Random, clock: Clock, sc: Scenario, max_chars: int = 0
+) -> tuple[list[str], list[int], list[int]]:
     """Interleave noise and events. Returns (lines, evidence indexes, noise indexes), 0-based.
 
     With ``max_chars``, noise lines are dropped (outermost first) until the excerpt fits, keeping at least
@@ -133,7 +142,3 @@ def assemble(rng: random.Random, clock: Clock, sc: Scenario, max_chars: int = 0)
     evidence = [i for i, (_, _, e) in enumerate(items) if e]
     noise_idx = [i for i, (_, k, _) in enumerate(items) if k == "noise"]
     return lines, evidence, noise_idx
-
-
-def pick(rng: random.Random, options: list[Callable[[], str]]) -> str:
-    return rng.choice(options)()

@@ -8,14 +8,20 @@ from dataclasses import dataclass
 
 from aletheia.tasks import LogAnalysisTask, LogAnswer, format_log_answer
 
-from . import scenarios_data, scenarios_host, scenarios_k8s, scenarios_web
+from . import scenarios_data, scenarios_host, scenarios_k8s, scenarios_ops, scenarios_web
 from .common import Clock, assemble
 
 # The model's context is 1024 tokens and log text runs at about 1.9 characters per token, so excerpts
 # stay within this many characters (planted lines are always kept, noise is trimmed to fit).
 EXCERPT_CHARS = (750, 1050)
 
-SCENARIOS = {**scenarios_host.SCENARIOS, **scenarios_web.SCENARIOS, **scenarios_data.SCENARIOS, **scenarios_k8s.SCENARIOS}
+SCENARIOS = {
+    **scenarios_host.SCENARIOS,
+    **scenarios_web.SCENARIOS,
+    **scenarios_data.SCENARIOS,
+    **scenarios_k8s.SCENARIOS,
+    **scenarios_ops.SCENARIOS,
+}
 
 
 @dataclass
@@ -45,7 +51,8 @@ def generate(name: str, seed: int) -> LogSample:
     focus = (ev_lines[-1],) if rng.random() < 0.3 else ()
     summary = sc.summary if rng.random() < 0.4 else ""
     source = sc.source if rng.random() < 0.9 else ""
-    task = LogAnalysisTask(excerpt="\n".join(lines), source=source, first_line=first, error_summary=summary,
-                           focus_lines=focus)
+    task = LogAnalysisTask(
+        excerpt="\n".join(lines), source=source, first_line=first, error_summary=summary, focus_lines=focus
+    )
     reference = LogAnswer(root_cause=sc.root_cause, evidence_lines=ev_lines, fix=sc.fix)
     return LogSample(name, seed, task, reference, tuple(first + i for i in noise_idx), sc.decoys)

@@ -27,7 +27,7 @@ def load_topic(path: Path) -> list[QAItem]:
     topic = path.stem
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     if not isinstance(data, list):
-        raise ValueError(f"{path}: expected a list of items")
+        raise TypeError(f"{path}: expected a list of items")
     items = []
     for i, raw in enumerate(data):
         if not isinstance(raw, dict) or not {"question", "answer"} <= raw.keys() or raw.keys() - _FIELDS:
