@@ -1,11 +1,18 @@
 """Template mining: group masked log messages into events with Drain (the ``drain3`` library's parse
-tree), scoring similarity on the constant tokens only.
+tree), then merge the groups that a variable word split.
 
-Drain3 counts a ``<*>`` in a template as a mismatch when it searches, so after thorough masking (see
-:mod:`lsp.logs.masking`) a message made mostly of variables would never reach a strict threshold. Here a
-message matches a template when enough of the positions that are constant in both agree; variables on
-either side are left out of the score. With that, a strict threshold (0.7) keeps apart events that differ
-in one constant word without splitting events whose variables were masked.
+1. Drain, scoring similarity on constant tokens only. Drain3 counts a ``<*>`` in a template as a mismatch,
+   so after thorough masking (:mod:`lsp.logs.masking`) a message made mostly of variables would never
+   reach a strict threshold. Here, positions holding ``<*>`` on either side are left out of the score,
+   and a strict threshold (0.95) keeps apart events that differ in one constant word.
+2. Words the masks cannot see (user, job, queue names) are found afterwards
+   (:meth:`LogTemplateMiner.merge_variable_positions`): groups equal but for one position where at least
+   three different words occur are one event; a template that is an instance of a more general one
+   joins it. In a tree leaf crowded with groups, Drain's classic threshold (0.5) applies, which keeps
+   the work linear on logs full of ever-new words.
+
+The parameters were chosen on the eight Loghub-2k systems; ``benchmarks/loghub_grouping.py --sweep``
+shows the grid and a leave-one-system-out estimate.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ MAX_TOKENS = 400  # messages longer than this are mined on their first MAX_TOKEN
 # there, the classic Drain threshold applies, and at most MAX_CANDIDATES groups are compared, so that a
 # log of ever-new words stays linear in time instead of comparing each line with every group.
 CROWDED_LEAF = 32
+MAX_MERGE_TOKENS = 100  # longer templates are not considered by the merge step (its cost grows as length²)
+MAX_MERGE_PASSES = 10
 CROWDED_SIMILARITY = 0.5
 MAX_CANDIDATES = 256
 
@@ -95,12 +104,14 @@ class LogTemplateMiner:
         def tokens_of(root: int) -> list[str]:
             return self._merged_tokens.get(root) or list(self._drain.id_to_cluster[root].log_template_tokens)
 
-        changed = True
-        while changed:
-            changed = False
+        changed, passes = True, 0
+        while changed and passes < MAX_MERGE_PASSES:
+            changed, passes = False, passes + 1
             by_key: dict[tuple, list[int]] = {}
             for root in {find(cid) for cid in parent}:
                 tokens = tokens_of(root)
+                if len(tokens) > MAX_MERGE_TOKENS:
+                    continue
                 constants = sum(t != MASK for t in tokens)
                 for i, token in enumerate(tokens):
                     if constants - (token != MASK) >= MIN_SHARED_CONSTANTS:
