@@ -26,10 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import yaml  # noqa: E402
-from lsprotocol import types  # noqa: E402
+import yaml
+from lsprotocol import types
 
-from lsp.analysers import analyse  # noqa: E402
+from lsp.analysers import analyse
 
 
 def manifest(lines: int) -> str:
@@ -82,7 +82,7 @@ def manifest(lines: int) -> str:
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
     s = sorted(samples)
-    return statistics.median(s), s[min(len(s) - 1, int(round(0.95 * (len(s) - 1))))]
+    return statistics.median(s), s[min(len(s) - 1, round(0.95 * (len(s) - 1)))]
 
 
 def timed(fn, runs: int) -> list[float]:

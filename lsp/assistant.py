@@ -7,7 +7,7 @@ the HTTP response and its connection, so the server sees the disconnect and stop
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import openai
 

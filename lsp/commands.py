@@ -83,7 +83,7 @@ def _range_text(text: str, rng: Any) -> str:
 # ------------------------------------------------------------------------------------------------
 
 
-def build_question(ls: "AletheiaServer", arg: dict) -> QuestionTask:
+def build_question(ls: AletheiaServer, arg: dict) -> QuestionTask:
     question = arg.get("question")
     if not isinstance(question, str) or not question.strip():
         raise JsonRpcInvalidParams("aletheia.ask needs a non-empty `question` string")
@@ -107,7 +107,7 @@ def build_question(ls: "AletheiaServer", arg: dict) -> QuestionTask:
     return QuestionTask(question=question.strip(), context=context, path=path, language=language)
 
 
-def build_review(ls: "AletheiaServer", arg: dict) -> tuple[ConfigReviewTask, list[dict]]:
+def build_review(ls: AletheiaServer, arg: dict) -> tuple[ConfigReviewTask, list[dict]]:
     uri = arg.get("uri")
     if not isinstance(uri, str) or not uri:
         raise JsonRpcInvalidParams("aletheia.review needs the document `uri`")
@@ -120,7 +120,7 @@ def build_review(ls: "AletheiaServer", arg: dict) -> tuple[ConfigReviewTask, lis
     return task, [f.to_dict() for f in static]
 
 
-def build_log_explanation(ls: "AletheiaServer", arg: dict) -> tuple[LogAnalysisTask, dict]:
+def build_log_explanation(ls: AletheiaServer, arg: dict) -> tuple[LogAnalysisTask, dict]:
     from .logs import context_excerpt
 
     uri = arg.get("uri")
@@ -163,14 +163,14 @@ def build_log_explanation(ls: "AletheiaServer", arg: dict) -> tuple[LogAnalysisT
 # ------------------------------------------------------------------------------------------------
 
 
-async def run_streamed(ls: "AletheiaServer", title: str, messages: list[dict], token: Any = None) -> dict:
+async def run_streamed(ls: AletheiaServer, title: str, messages: list[dict], token: Any = None) -> dict:
     """Stream the model's answer as work-done progress; return {answer, cancelled}."""
     progress = ls.work_done_progress
     if token is None and ls.client_supports_progress():
         token = f"aletheia-{uuid.uuid4()}"
         try:
             await progress.create_async(token)
-        except Exception:  # the client refused the token: stream without progress
+        except Exception:  # noqa: BLE001 - the client refused the token: stream without progress
             token = None
     inner: asyncio.Task | None = None
     if token is not None:
@@ -223,7 +223,7 @@ async def run_streamed(ls: "AletheiaServer", title: str, messages: list[dict], t
             progress.tokens.pop(token, None)
 
 
-async def ask(ls: "AletheiaServer", args: tuple, token: Any) -> dict:
+async def ask(ls: AletheiaServer, args: tuple, token: Any) -> dict:
     arg = first_argument(args, "aletheia.ask", positional=("question", "uri"))
     ls.require_enabled("ask")
     task = build_question(ls, arg)
@@ -231,7 +231,7 @@ async def ask(ls: "AletheiaServer", args: tuple, token: Any) -> dict:
     return result
 
 
-async def review(ls: "AletheiaServer", args: tuple, token: Any) -> dict:
+async def review(ls: AletheiaServer, args: tuple, token: Any) -> dict:
     arg = first_argument(args, "aletheia.review", positional=("uri",))
     ls.require_enabled("ask")
     task, static = build_review(ls, arg)
@@ -242,7 +242,7 @@ async def review(ls: "AletheiaServer", args: tuple, token: Any) -> dict:
     return result
 
 
-async def explain_log_error(ls: "AletheiaServer", args: tuple, token: Any) -> dict:
+async def explain_log_error(ls: AletheiaServer, args: tuple, token: Any) -> dict:
     arg = first_argument(args, "aletheia.explainLogError", positional=("uri", "line"))
     ls.require_enabled("logAnalysis")
     task, meta = build_log_explanation(ls, arg)

@@ -88,7 +88,7 @@ class AletheiaServer(LanguageServer):
         try:
             result = await self.workspace_configuration_async(
                 types.ConfigurationParams(items=[types.ConfigurationItem(section="aletheia")]))
-        except Exception as e:  # a client that fails the request keeps the current settings
+        except Exception as e:  # noqa: BLE001 - a client that fails the request keeps the current settings
             logger.warning("workspace/configuration failed: %s", e)
             return
         self.apply_settings(result[0] if result else None)
@@ -256,7 +256,7 @@ def build_server() -> AletheiaServer:
                                               [{"uri": uri, "groupId": diag.data["groupId"]}])))
             return actions
         analysis = ls.analysis_for(uri)
-        actions = quick_fixes(doc, analysis, params.range)
+        actions = quick_fixes(doc, analysis, params.range) if ls.settings.diagnostics_enabled else []
         if ls.settings.ask_enabled and analysis.kind != "other":
             actions.append(types.CodeAction(title="Review with Aletheia", kind=types.CodeActionKind.Refactor,
                                             command=types.Command(title="Review with Aletheia", command=REVIEW, arguments=[{"uri": uri}])))

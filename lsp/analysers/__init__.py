@@ -17,8 +17,19 @@ from . import compose, dockerfile, kubernetes, nginx, syntax, systemd
 from .findings import RULES, SEVERITY_ORDER, Fix, Lines, Rule, Span, StaticFinding, TextEdit, finding, rule
 from .yaml_nodes import YamlSyntaxError, compose_documents
 
-__all__ = ["RULES", "Analysis", "Fix", "Rule", "Span", "StaticFinding", "TextEdit", "analyse", "analyse_bytes",
-           "detect_kind", "decode"]
+__all__ = [
+    "RULES",
+    "Analysis",
+    "Fix",
+    "Rule",
+    "Span",
+    "StaticFinding",
+    "TextEdit",
+    "analyse",
+    "analyse_bytes",
+    "decode",
+    "detect_kind",
+]
 
 R_TRUNCATED = rule("GEN001", "general/truncated", "info", "The file is larger than the analysis limit; only its start was checked.")
 R_BINARY = rule("GEN002", "general/binary", "info", "The file looks binary; it was not analysed.")
@@ -30,7 +41,7 @@ MAX_LINES = 50_000
 
 _YAML_EXT = (".yaml", ".yml")
 _COMPOSE_NAME = re.compile(r"^(?:docker-)?compose(?:[.\-_][\w.\-]+)?\.ya?ml$")
-_DOCKERFILE_START = re.compile(r"\A(?:\s*(?:#[^\n]*)?\n)*\s*(?:FROM|ARG)\s+\S", re.I)
+_DOCKERFILE_START = re.compile(r"\A(?:\s*(?:#[^\n]*)?\n)*\s*(?:FROM|ARG)\s+\S", re.IGNORECASE)
 
 
 @dataclass
@@ -102,7 +113,7 @@ def detect_kind(path: str = "", text: str = "", language_id: str = "") -> str:
         return "systemd"
     if nginx.looks_like_nginx(text):
         return "nginx"
-    if re.search(r"^apiVersion:\s*\S+", text, re.M) and re.search(r"^kind:\s*\S+", text, re.M):
+    if re.search(r"^apiVersion:\s*\S+", text, re.MULTILINE) and re.search(r"^kind:\s*\S+", text, re.MULTILINE):
         return "yaml"
     return "other"
 
@@ -133,7 +144,7 @@ def analyse(text: str, path: str = "", language_id: str = "", *, kind: str | Non
     try:
         result.kind, found = _run_rules(kind, body, path)
         result.findings.extend(found)
-    except Exception as e:  # a safety net: an analyser bug must not take the editor's server down
+    except Exception as e:  # noqa: BLE001 - a safety net: an analyser bug must not take the editor's server down
         result.findings.append(finding(R_INTERNAL, f"The {kind} analyser failed: {type(e).__name__}: {e}",
                                        Span(0, 0, 0, 0)))
     result.findings.sort(key=lambda f: (f.span.line, f.span.col, SEVERITY_ORDER[f.severity], f.rule))

@@ -12,7 +12,7 @@ _SECRET_NAME = re.compile(
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 # Suffixes that point at a secret instead of holding it.
-_SECRET_REFERENCE_SUFFIX = re.compile(r"[_\-.](?:file|path|env|name|ref|id|dir|length|len|ttl|url|header)$", re.I)
+_SECRET_REFERENCE_SUFFIX = re.compile(r"[_\-.](?:file|path|env|name|ref|id|dir|length|len|ttl|url|header)$", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"^(?:\$\{?[A-Za-z_][A-Za-z0-9_]*.*\}?|\$\(.*\)|<[^>]*>|changeme|xxx+|\*+|none|null|"
                           r"true|false|)$", re.IGNORECASE)
 

@@ -43,15 +43,15 @@ INSTRUCTIONS = {
     "FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME", "USER",
     "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL",
 }
-_ARCHIVE = re.compile(r"\.(?:tar|tar\.gz|tgz|tar\.bz2|tbz2?|tar\.xz|txz|tar\.zst|tar\.lz|tar\.lzma)$", re.I)
+_ARCHIVE = re.compile(r"\.(?:tar|tar\.gz|tgz|tar\.bz2|tbz2?|tar\.xz|txz|tar\.zst|tar\.lz|tar\.lzma)$", re.IGNORECASE)
 _WS = r"(?:[ \t]|\\\r?\n)+"  # whitespace, including line continuations
-_SEGMENT_END = re.compile(r"&&|\|\||;|\||(?<!\\)$", re.M)  # a line end continued with \ is no end
+_SEGMENT_END = re.compile(r"&&|\|\||;|\||(?<!\\)$", re.MULTILINE)  # a line end continued with \ is no end
 _APT = re.compile(r"(?<![\w/-])apt(?:-get)?(?=[ \t\\])")
 _PIP = re.compile(rf"(?<![\w/-])(?:pip3?|python3?(?:\.\d+)?{_WS}-m{_WS}pip)(?=[ \t\\])")
-_OPTION_WITH_VALUE = {"-o", "-c", "-t", "--option", "--config-file", "--target-release", "-r", "-c", "-e", "-i",
+_OPTION_WITH_VALUE = {"-o", "-c", "-t", "--option", "--config-file", "--target-release", "-r", "-e", "-i",
                       "--index-url", "--constraint", "--requirement"}
 _SUDO = re.compile(r"(?:^|[;&|(`]|\s)(sudo)(?=\s)")
-_CD = re.compile(r"(?:^\s*RUN(?:\s+--\S+)*|&&|\|\||;)[ \t]*(cd)[ \t]+\S", re.I)
+_CD = re.compile(r"(?:^\s*RUN(?:\s+--\S+)*|&&|\|\||;)[ \t]*(cd)[ \t]+\S", re.IGNORECASE)
 _HEREDOC = re.compile(r"<<-?\s*[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?")
 _SHELL_META = re.compile(r"[$&|;<>*?`(){}\[\]~\\'\"#]")
 

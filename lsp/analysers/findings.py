@@ -44,7 +44,7 @@ class Span:
     end_col: int
 
     @classmethod
-    def on_line(cls, line: int, col: int, end_col: int) -> "Span":
+    def on_line(cls, line: int, col: int, end_col: int) -> Span:
         return cls(line, col, line, max(end_col, col))
 
 

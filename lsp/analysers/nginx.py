@@ -31,14 +31,14 @@ _BLOCKS_WITH_HEADERS = {"http", "server", "location", "if"}
 
 
 def looks_like_nginx(text: str) -> bool:
-    return bool(re.search(r"^\s*(?:server|location\s+[^{;]*|http|upstream\s+\S+|events)\s*\{", text, re.M)) or \
+    return bool(re.search(r"^\s*(?:server|location\s+[^{;]*|http|upstream\s+\S+|events)\s*\{", text, re.MULTILINE)) or \
         len(re.findall(r"^\s*(?:listen|server_name|proxy_pass|root|worker_processes|ssl_certificate|"
-                        r"error_log|access_log|include|proxy_set_header|fastcgi_pass)\s+[^;\n]+;", text, re.M)) >= 2
+                        r"error_log|access_log|include|proxy_set_header|fastcgi_pass)\s+[^;\n]+;", text, re.MULTILINE)) >= 2
 
 
 def parse_nginx(text: str) -> dict:
     """crossplane's payload for ``text`` (no includes followed; context checked only for whole configs)."""
-    whole_config = bool(re.search(r"^\s*(?:http|events)\s*\{", text, re.M))
+    whole_config = bool(re.search(r"^\s*(?:http|events)\s*\{", text, re.MULTILINE))
     fd, name = tempfile.mkstemp(suffix=".conf", prefix="aletheia-nginx-")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as f:
@@ -57,7 +57,7 @@ def analyse_nginx(text: str) -> list[StaticFinding]:
     lines = Lines(text)
     try:
         payload = parse_nginx(text)
-    except Exception as e:  # crossplane raises for unbalanced braces in the lexer
+    except Exception as e:  # noqa: BLE001 - crossplane raises for unbalanced braces in the lexer
         line = max(getattr(e, "lineno", 1) or 1, 1) - 1
         msg = re.sub(r" in \S*aletheia-nginx-\S*?:\d+$", "", str(e))
         return [finding(R_SYNTAX, msg, lines.whole(min(line, len(lines) - 1)))]

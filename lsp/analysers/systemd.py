@@ -114,16 +114,16 @@ def parse_unit(text: str) -> Unit:
 
 def unit_type(path: str, text: str) -> str:
     for suffix in UNIT_SUFFIXES:
-        if path.endswith(suffix) or path.endswith(suffix + ".in"):
+        if path.endswith((suffix, suffix + ".in")):
             return suffix[1:]
     for name in ("Service", "Socket", "Timer", "Mount"):
-        if re.search(rf"^\s*\[{name}\]\s*$", text, re.M):
+        if re.search(rf"^\s*\[{name}\]\s*$", text, re.MULTILINE):
             return name.lower()
     return "unit"
 
 
 def looks_like_systemd(text: str) -> bool:
-    return bool(re.search(r"^\s*\[(?:Unit|Service|Install|Socket|Timer|Mount)\]\s*$", text, re.M))
+    return bool(re.search(r"^\s*\[(?:Unit|Service|Install|Socket|Timer|Mount)\]\s*$", text, re.MULTILINE))
 
 
 def _yes(a: Assignment | None) -> bool:

@@ -7,7 +7,7 @@ all the rules need. Nodes are never constructed into Python objects, so tags and
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -31,10 +31,11 @@ def compose_documents(text: str) -> list[Node]:
         mark = e.problem_mark or e.context_mark
         msg = " ".join(p for p in (e.context, e.problem) if p) or "invalid YAML"
         raise YamlSyntaxError(msg, mark.line if mark else 0, mark.column if mark else 0) from None
-    except yaml.YAMLError as e:  # reader errors (control characters) and the like
-        mark = getattr(e, "position", None)
-        raise YamlSyntaxError(str(e).splitlines()[0] if str(e) else "invalid YAML", 0, 0 if mark is None else 0) \
-            from None
+    except yaml.YAMLError as e:  # reader errors (control characters) carry a character offset
+        pos = getattr(e, "position", None)
+        pos = pos if isinstance(pos, int) and 0 <= pos <= len(text) else 0
+        line, col = text.count("\n", 0, pos), pos - (text.rfind("\n", 0, pos) + 1)
+        raise YamlSyntaxError(str(e).splitlines()[0] if str(e) else "invalid YAML", line, col) from None
     except RecursionError:
         raise YamlSyntaxError("YAML nested too deeply", 0, 0) from None
 

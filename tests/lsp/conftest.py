@@ -45,7 +45,7 @@ def _fix_code_action_union(client: LanguageClient) -> None:
             return conv.structure(obj, types.Command)
         return conv.structure(obj, types.CodeAction)
 
-    conv.register_structure_hook(Union[types.Command, types.CodeAction], hook)
+    conv.register_structure_hook(Union[types.Command, types.CodeAction], hook)  # noqa: UP007 - typing.Union key
 
 
 def open_document(client: LanguageClient, uri: str, text: str, language_id: str = "plaintext", version: int = 1):

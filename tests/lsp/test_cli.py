@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lsp", *args], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    return subprocess.run([sys.executable, "-m", "lsp", *args], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          check=False)
 
 
 def test_text_output_and_exit_code_1_on_errors():

@@ -4,6 +4,7 @@ commands, client- and server-created progress tokens, and both kinds of cancella
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 
 import httpx
@@ -24,7 +25,7 @@ def use_model(client: LanguageClient, llm_server, **extra) -> None:
 
 def metric(llm_server, name: str) -> float:
     text = httpx.get(f"{llm_server.url}/metrics", timeout=10).text
-    m = re.search(rf"^{name}\{{[^}}]*model=\"aletheia-base\"[^}}]*\}} ([0-9.e+]+)$", text, re.M)
+    m = re.search(rf"^{name}\{{[^}}]*model=\"aletheia-base\"[^}}]*\}} ([0-9.e+]+)$", text, re.MULTILINE)
     return float(m.group(1)) if m else 0.0
 
 
@@ -56,12 +57,12 @@ async def test_ask_streams_full_text_so_far(client: LanguageClient, llm_server):
     result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
         command="aletheia.ask", arguments=[{"question": "Which base image does this use?", "uri": uri}]))
     assert result["cancelled"] is False and result["answer"].strip()
-    ((token, values),) = client.progress_reports.items()  # one server-created token
+    ((_token, values),) = client.progress_reports.items()  # one server-created token
     assert isinstance(values[0], types.WorkDoneProgressBegin) and values[0].cancellable
     assert isinstance(values[-1], types.WorkDoneProgressEnd)
     texts = reports(values)
     assert len(texts) >= 2
-    assert all(b.startswith(a) for a, b in zip(texts, texts[1:]))  # each report is the full text so far
+    assert all(b.startswith(a) for a, b in itertools.pairwise(texts))  # each report is the full text so far
     assert texts[-1] == result["answer"]
     assert client.messages == []  # no error shown
 
