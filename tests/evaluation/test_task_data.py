@@ -16,8 +16,16 @@ from evaluation import matching
 
 TASKS = Path(__file__).resolve().parents[2] / "evaluation" / "tasks"
 TOPICS = {
-    "linux", "networking", "databases", "kubernetes", "containers",
-    "web_servers", "observability", "distributed_systems", "performance", "security",
+    "linux",
+    "networking",
+    "databases",
+    "kubernetes",
+    "containers",
+    "web_servers",
+    "observability",
+    "distributed_systems",
+    "performance",
+    "security",
 }
 CONFIG_KINDS = {"dockerfile", "kubernetes", "compose", "nginx", "systemd"}
 
@@ -57,7 +65,8 @@ def test_mcq_schema_and_counts():
     assert min(per_topic.values()) >= 16
     for r in items:
         assert set(r) == {"id", "topic", "question", "choices", "answer"}, r["id"]
-        assert isinstance(r["question"], str) and r["question"].strip().endswith("?") or ":" in r["question"], r["id"]
+        q = r["question"]
+        assert isinstance(q, str) and (q.strip().endswith("?") or ":" in q), r["id"]
         assert isinstance(r["choices"], list) and len(r["choices"]) == 4, r["id"]
         assert all(isinstance(c, str) and c.strip() for c in r["choices"]), r["id"]
         assert len({c.strip().lower() for c in r["choices"]}) == 4, f"{r['id']}: duplicate choices"
@@ -76,7 +85,9 @@ def test_mcq_correct_answer_is_not_usually_the_longest():
     frac = _longest_answer_fraction(items)
     print(f"sysmcq: correct choice is (one of) the longest in {frac:.1%} of {len(items)} items")
     assert 0.15 <= frac <= 0.40
-    shortest = sum(len(r["choices"][r["answer"]]) <= min(len(c) for c in r["choices"]) for r in items) / len(items)
+    shortest = sum(len(r["choices"][r["answer"]]) <= min(len(c) for c in r["choices"]) for r in items) / len(
+        items
+    )
     assert shortest <= 0.40, f"correct choice is the shortest in {shortest:.1%} of items"
 
 
@@ -107,7 +118,11 @@ def test_open_qa_schema_and_key_facts_found_in_reference():
             # every key fact is short, survives the scorer's normalisation, and the reference answer
             # itself mentions it (so a perfect answer gets full coverage from the real matcher)
             assert all(len(a) <= 40 for a in aliases(fact)), (r["id"], fact)
-            assert len(matching.aliases(fact)) == len(aliases(fact)), (r["id"], fact, "alias lost in normalisation")
+            assert len(matching.aliases(fact)) == len(aliases(fact)), (
+                r["id"],
+                fact,
+                "alias lost in normalisation",
+            )
             assert matching.spec_matches(fact, r["reference"]), (r["id"], fact)
 
 
@@ -149,7 +164,10 @@ def test_config_review_keywords_match_their_own_defect_only():
     each defect's keywords match its own description and no other defect's description in the file."""
     for r in rows("config_review"):
         for d in r["defects"]:
-            assert all(matching.spec_matches(k, d["description"]) for k in d["keywords"]), (r["id"], d["line"])
+            assert all(matching.spec_matches(k, d["description"]) for k in d["keywords"]), (
+                r["id"],
+                d["line"],
+            )
             for other in r["defects"]:
                 if other is not d:
                     hits = [k for k in d["keywords"] if matching.spec_matches(k, other["description"])]
@@ -177,7 +195,9 @@ def test_log_analysis_schema_and_evidence_lines():
     assert len(items) >= 30
     assert len({r["source"] for r in items}) >= 10
     for r in items:
-        assert set(r) == {"id", "source", "log", "root_cause_keywords", "evidence_lines", "description"}, r["id"]
+        assert set(r) == {"id", "source", "log", "root_cause_keywords", "evidence_lines", "description"}, r[
+            "id"
+        ]
         lines = r["log"].splitlines()
         assert 15 <= len(lines) <= 60, (r["id"], len(lines))
         assert 1 <= len(r["root_cause_keywords"]) <= 5 and all(aliases(k) for k in r["root_cause_keywords"])
@@ -201,14 +221,19 @@ def test_task_formats_render_the_items():
         prompt = ConfigReviewTask(kind=r["kind"], content=r["content"], path=r["path"]).user_prompt()
         for d in r["defects"]:
             line = r["content"].splitlines()[d["line"] - 1]
-            assert re.search(rf"^\s*{d['line']} \| {re.escape(line)}$", prompt, re.M), (r["id"], d["line"])
+            assert re.search(rf"^\s*{d['line']} \| {re.escape(line)}$", prompt, re.MULTILINE), (
+                r["id"],
+                d["line"],
+            )
     for r in rows("log_analysis"):
         prompt = LogAnalysisTask(excerpt=r["log"], source=r["source"]).user_prompt()
         for n in r["evidence_lines"]:
             line = r["log"].splitlines()[n - 1]
-            assert re.search(rf"^\s*{n} \| {re.escape(line)}$", prompt, re.M), (r["id"], n)
+            assert re.search(rf"^\s*{n} \| {re.escape(line)}$", prompt, re.MULTILINE), (r["id"], n)
     for r in rows("open_qa"):
-        assert QuestionTask(question=r["question"], context=r["context"]).user_prompt() == r["question"].strip()
+        assert (
+            QuestionTask(question=r["question"], context=r["context"]).user_prompt() == r["question"].strip()
+        )
 
 
 # ---------------------------------------------------------------------------------------- lm-eval YAML
