@@ -31,6 +31,12 @@ def read_rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def _tokens_per_second(trainer, elapsed: float) -> float | None:
+    """Non-padding tokens seen per second (Trainer counts them when include_num_input_tokens_seen)."""
+    seen = getattr(trainer.state, "num_input_tokens_seen", 0) or 0
+    return round(seen / elapsed, 1) if seen and elapsed > 0 else None
+
+
 def sft_arguments(cfg: SFTConfig, output_dir: Path, *, max_length: int, seed: int, has_eval: bool, **overrides):
     """TRL SFTConfig for our stage config (``overrides`` are for the throughput benchmark)."""
     from trl import SFTConfig as TRLSFTConfig
@@ -64,6 +70,7 @@ def sft_arguments(cfg: SFTConfig, output_dir: Path, *, max_length: int, seed: in
         dataloader_num_workers=0,
         save_only_model=False,
         ddp_find_unused_parameters=False,
+        include_num_input_tokens_seen="non_padding",
     )
     kwargs.update(overrides)
     return TRLSFTConfig(**kwargs)
@@ -107,7 +114,8 @@ def run_sft(
     start = time.time()
     result = trainer.train(resume_from_checkpoint=checkpoint)
     elapsed = time.time() - start
-    metrics = {"train_loss": result.training_loss, "steps": result.global_step, "train_seconds": elapsed}
+    metrics = {"train_loss": result.training_loss, "steps": result.global_step, "train_seconds": elapsed,
+               "world_size": args.world_size, "train_tokens_per_second": _tokens_per_second(trainer, elapsed)}
     if evals is not None:
         metrics["eval_loss"] = trainer.evaluate()["eval_loss"]
     trainer.save_model(str(stage_dir / "adapter"))
