@@ -148,6 +148,7 @@ def test_qa_covers_the_topics_with_distinct_questions():
     questions = [i.question.lower() for i in items]
     assert len(questions) == len(set(questions))
     assert sum(bool(i.wrong_answer) for i in items) >= 100
+    assert sum(bool(i.context) for i in items) >= 20
     for i in items:
         assert i.wrong_answer != i.answer
         assert 1 <= i.answer.count(".") + i.answer.count("\n- ")  # at least one sentence

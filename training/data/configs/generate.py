@@ -58,7 +58,7 @@ _SEVERITY = [
 _CLEAN_SUMMARY = {
     "dockerfile": [
         "The base image is pinned, the final stage runs as an unprivileged user and the command uses exec form.",
-        "Pinned base image, non-root runtime user, dependencies installed in their own cached layer: nothing to change.",
+        "Pinned base image, a non-root runtime user and an exec-form command: nothing to change.",
     ],
     "kubernetes": [
         "Images are pinned, the pod runs as non-root without privilege escalation and resources are declared.",
