@@ -36,7 +36,8 @@ def manifest(lines: int) -> str:
     """Deployments, Services and ConfigMaps with typical defects, until ``lines`` lines."""
     docs, i = [], 0
     while sum(d.count("\n") for d in docs) < lines:
-        docs.append(textwrap.dedent(f"""\
+        docs.append(
+            textwrap.dedent(f"""\
             apiVersion: apps/v1
             kind: Deployment
             metadata:
@@ -52,7 +53,7 @@ def manifest(lines: int) -> str:
                 spec:
                   containers:
                     - name: app
-                      image: registry.example.com/team/svc-{i}:{'latest' if i % 3 == 0 else '1.4.' + str(i)}
+                      image: registry.example.com/team/svc-{i}:{"latest" if i % 3 == 0 else "1.4." + str(i)}
                       ports:
                         - containerPort: 8080
                       env:
@@ -63,7 +64,7 @@ def manifest(lines: int) -> str:
                       resources:
                         requests: {{cpu: 100m, memory: 128Mi}}
                       securityContext:
-                        privileged: {'true' if i % 5 == 0 else 'false'}
+                        privileged: {"true" if i % 5 == 0 else "false"}
             ---
             apiVersion: v1
             kind: Service
@@ -75,7 +76,8 @@ def manifest(lines: int) -> str:
               ports:
                 - port: 80
                   targetPort: 8080
-            """))
+            """)
+        )
         i += 1
     return "---\n".join(docs)
 
@@ -107,21 +109,30 @@ async def lsp_roundtrip(text: str, runs: int) -> list[float]:
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     await client.start_io(sys.executable, "-m", "lsp", env=env)
-    await client.initialize_async(types.InitializeParams(
-        capabilities=types.ClientCapabilities(),
-        initialization_options={"aletheia": {"diagnostics": {"debounceMs": 0}}}))
+    await client.initialize_async(
+        types.InitializeParams(
+            capabilities=types.ClientCapabilities(),
+            initialization_options={"aletheia": {"diagnostics": {"debounceMs": 0}}},
+        )
+    )
     client.initialized(types.InitializedParams())
     uri = "file:///bench/deploy.yaml"
-    client.text_document_did_open(types.DidOpenTextDocumentParams(
-        types.TextDocumentItem(uri=uri, language_id="yaml", version=1, text=text)))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=uri, language_id="yaml", version=1, text=text)
+        )
+    )
     await published.get()
     samples = []
     for version in range(2, runs + 2):
         edited = text + f"# edit {version}\n"
         t = time.perf_counter()
-        client.text_document_did_change(types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-            content_changes=[types.TextDocumentContentChangeWholeDocument(text=edited)]))
+        client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[types.TextDocumentContentChangeWholeDocument(text=edited)],
+            )
+        )
         params = await published.get()
         samples.append((time.perf_counter() - t) * 1000)
         assert params.version == version and params.diagnostics
@@ -158,8 +169,10 @@ def main() -> None:
         rows["lsp-roundtrip"] = asyncio.run(lsp_roundtrip(text, args.runs))
 
     ref = percentiles(rows["yaml-compose"])[0]
-    print(f"Kubernetes manifest: {n_lines:,} lines, {text.count('kind:')} objects, "
-          f"{len(result.findings)} findings ({result.kind}); {args.runs} runs (ruamel: {max(5, args.runs // 5)})")
+    print(
+        f"Kubernetes manifest: {n_lines:,} lines, {text.count('kind:')} objects, "
+        f"{len(result.findings)} findings ({result.kind}); {args.runs} runs (ruamel: {max(5, args.runs // 5)})"
+    )
     header = f"{'stage':<18}{'p50 ms':>10}{'p95 ms':>10}{'p50 / yaml-compose':>22}"
     print(header)
     print("-" * len(header))
@@ -167,7 +180,9 @@ def main() -> None:
         p50, p95 = percentiles(samples)
         print(f"{name:<18}{p50:>10.1f}{p95:>10.1f}{p50 / ref:>21.1f}x")
     p95 = percentiles(rows["analyse"])[1]
-    print(f"\nload average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (absolute times grow with load; ratios less)")
+    print(
+        f"\nload average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (absolute times grow with load; ratios less)"
+    )
     print(f"analyse p95 {p95:.1f} ms: {'meets' if p95 < 50 else 'MISSES'} the 50 ms target")
 
 

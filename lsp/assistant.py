@@ -22,16 +22,26 @@ class ModelUnavailable(ModelError):
     """The model server could not be reached (refused, timed out, DNS)."""
 
 
-async def stream_chat(settings: Settings, messages: list[dict], on_text: Callable[[str], None],
-                      *, min_interval: float = 0.05) -> str:
+async def stream_chat(
+    settings: Settings, messages: list[dict], on_text: Callable[[str], None], *, min_interval: float = 0.05
+) -> str:
     """Stream an answer; ``on_text`` gets the full text so far, at most every ``min_interval`` seconds and once
     at the end. Returns the full answer."""
-    client = openai.AsyncOpenAI(base_url=settings.endpoint, api_key=settings.api_key(),
-                                timeout=settings.request_timeout, max_retries=0)
+    client = openai.AsyncOpenAI(
+        base_url=settings.endpoint,
+        api_key=settings.api_key(),
+        timeout=settings.request_timeout,
+        max_retries=0,
+    )
     text, last = "", 0.0
     try:
         stream = await client.chat.completions.create(
-            model=settings.model, messages=messages, stream=True, max_tokens=settings.max_tokens, temperature=0.2)
+            model=settings.model,
+            messages=messages,
+            stream=True,
+            max_tokens=settings.max_tokens,
+            temperature=0.2,
+        )
         async with stream:
             async for chunk in stream:
                 if not chunk.choices:
@@ -48,12 +58,16 @@ async def stream_chat(settings: Settings, messages: list[dict], on_text: Callabl
         return text
     except openai.APIConnectionError as e:  # includes APITimeoutError
         kind = "timed out" if isinstance(e, openai.APITimeoutError) else "is unreachable"
-        raise ModelUnavailable(f"The Aletheia model server at {settings.endpoint} {kind} "
-                               f"({type(e.__cause__ or e).__name__}). Start it with `python -m server` or set "
-                               "aletheia.endpoint.") from None
+        raise ModelUnavailable(
+            f"The Aletheia model server at {settings.endpoint} {kind} "
+            f"({type(e.__cause__ or e).__name__}). Start it with `python -m server` or set "
+            "aletheia.endpoint."
+        ) from None
     except openai.APIStatusError as e:
         detail = _error_detail(e)
-        raise ModelError(f"The model server at {settings.endpoint} answered HTTP {e.status_code}: {detail}") from None
+        raise ModelError(
+            f"The model server at {settings.endpoint} answered HTTP {e.status_code}: {detail}"
+        ) from None
     finally:
         await client.close()
 

@@ -28,10 +28,16 @@ def format_text(results: list[tuple[str, Analysis]]) -> str:
     for path, res in results:
         for f in res.findings:
             fix = " [fix available]" if f.fix else ""
-            out.append(f"{path}:{f.span.line + 1}:{f.span.col + 1}: {f.severity} {f.rule} ({f.name}) {f.message}{fix}")
-    counts = {s: sum(f.severity == s for _, r in results for f in r.findings) for s in ("error", "warning", "info")}
-    out.append(f"{len(results)} file(s): {counts['error']} error(s), {counts['warning']} warning(s), "
-               f"{counts['info']} info")
+            out.append(
+                f"{path}:{f.span.line + 1}:{f.span.col + 1}: {f.severity} {f.rule} ({f.name}) {f.message}{fix}"
+            )
+    counts = {
+        s: sum(f.severity == s for _, r in results for f in r.findings) for s in ("error", "warning", "info")
+    }
+    out.append(
+        f"{len(results)} file(s): {counts['error']} error(s), {counts['warning']} warning(s), "
+        f"{counts['info']} info"
+    )
     return "\n".join(out)
 
 
@@ -41,19 +47,27 @@ def format_json(results: list[tuple[str, Analysis]]) -> str:
 
 def format_sarif(results: list[tuple[str, Analysis]]) -> str:
     used = sorted({f.rule for _, r in results for f in r.findings})
-    rules = [{
-        "id": rid,
-        "name": RULES[rid].name,
-        "shortDescription": {"text": RULES[rid].summary},
-        "defaultConfiguration": {"level": _SARIF_LEVEL[RULES[rid].severity]},
-    } for rid in used if rid in RULES]
+    rules = [
+        {
+            "id": rid,
+            "name": RULES[rid].name,
+            "shortDescription": {"text": RULES[rid].summary},
+            "defaultConfiguration": {"level": _SARIF_LEVEL[RULES[rid].severity]},
+        }
+        for rid in used
+        if rid in RULES
+    ]
     index = {r["id"]: i for i, r in enumerate(rules)}
     sarif_results = []
     for path, res in results:
         uri = Path(path).as_posix()
         for f in res.findings:
-            region = {"startLine": f.span.line + 1, "startColumn": f.span.col + 1,
-                      "endLine": f.span.end_line + 1, "endColumn": f.span.end_col + 1}
+            region = {
+                "startLine": f.span.line + 1,
+                "startColumn": f.span.col + 1,
+                "endLine": f.span.end_line + 1,
+                "endColumn": f.span.end_col + 1,
+            }
             item = {
                 "ruleId": f.rule,
                 "ruleIndex": index.get(f.rule, -1),
@@ -62,23 +76,33 @@ def format_sarif(results: list[tuple[str, Analysis]]) -> str:
                 "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}, "region": region}}],
             }
             if f.fix:
-                item["fixes"] = [{
-                    "description": {"text": f.fix.title},
-                    "artifactChanges": [{
-                        "artifactLocation": {"uri": uri},
-                        "replacements": [{
-                            "deletedRegion": {"startLine": e.span.line + 1, "startColumn": e.span.col + 1,
-                                              "endLine": e.span.end_line + 1, "endColumn": e.span.end_col + 1},
-                            "insertedContent": {"text": e.new_text},
-                        } for e in f.fix.edits],
-                    }],
-                }]
+                item["fixes"] = [
+                    {
+                        "description": {"text": f.fix.title},
+                        "artifactChanges": [
+                            {
+                                "artifactLocation": {"uri": uri},
+                                "replacements": [
+                                    {
+                                        "deletedRegion": {
+                                            "startLine": e.span.line + 1,
+                                            "startColumn": e.span.col + 1,
+                                            "endLine": e.span.end_line + 1,
+                                            "endColumn": e.span.end_col + 1,
+                                        },
+                                        "insertedContent": {"text": e.new_text},
+                                    }
+                                    for e in f.fix.edits
+                                ],
+                            }
+                        ],
+                    }
+                ]
             sarif_results.append(item)
     doc = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{"tool": {"driver": {"name": "aletheia-lsp", "rules": rules}},
-                  "results": sarif_results}],
+        "runs": [{"tool": {"driver": {"name": "aletheia-lsp", "rules": rules}}, "results": sarif_results}],
     }
     return json.dumps(doc, indent=2)
 
@@ -113,8 +137,10 @@ def cmd_logs(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
         return 0
-    print(f"{args.file}: {report.total_lines:,} lines, {len(report.templates)} templates, "
-          f"{len(report.error_groups)} error groups" + (" (truncated)" if report.truncated else ""))
+    print(
+        f"{args.file}: {report.total_lines:,} lines, {len(report.templates)} templates, "
+        f"{len(report.error_groups)} error groups" + (" (truncated)" if report.truncated else "")
+    )
     if report.error_groups:
         print("\nError groups:")
         for g in report.error_groups:
@@ -130,7 +156,9 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m lsp", description="Aletheia language server and config/log checks.")
+    p = argparse.ArgumentParser(
+        prog="python -m lsp", description="Aletheia language server and config/log checks."
+    )
     p.add_argument("--tcp", type=int, metavar="PORT", help="serve on 127.0.0.1:PORT instead of stdio")
     p.add_argument("--host", default="127.0.0.1", help="host for --tcp (default 127.0.0.1)")
     p.add_argument("--log-file", help="write the server's own log here (stdio is the protocol)")

@@ -35,8 +35,17 @@ if TYPE_CHECKING:
 REQUEST_FAILED = -32803  # LSP ErrorCodes.RequestFailed
 MAX_CONTEXT_CHARS = 6_000  # what fits the small model's context next to the prompt and answer
 MAX_STATIC_FINDINGS = 25
-FENCE = {"dockerfile": "dockerfile", "kubernetes": "yaml", "compose": "yaml", "yaml": "yaml", "json": "json",
-         "toml": "toml", "nginx": "nginx", "systemd": "ini", "log": ""}
+FENCE = {
+    "dockerfile": "dockerfile",
+    "kubernetes": "yaml",
+    "compose": "yaml",
+    "yaml": "yaml",
+    "json": "json",
+    "toml": "toml",
+    "nginx": "nginx",
+    "systemd": "ini",
+    "log": "",
+}
 
 
 def first_argument(args: tuple, command: str, *, positional: tuple[str, ...] = ()) -> dict:
@@ -65,12 +74,17 @@ def _range_text(text: str, rng: Any) -> str:
     try:
         start, end = rng["start"], rng["end"]
         lines = text.splitlines(keepends=True)
-        (sl, sc), (el, ec) = (int(start["line"]), int(start["character"])), (int(end["line"]), int(end["character"]))
+        (sl, sc), (el, ec) = (
+            (int(start["line"]), int(start["character"])),
+            (int(end["line"]), int(end["character"])),
+        )
     except (KeyError, TypeError, ValueError):
-        raise JsonRpcInvalidParams("range must be {start: {line, character}, end: {line, character}}") from None
+        raise JsonRpcInvalidParams(
+            "range must be {start: {line, character}, end: {line, character}}"
+        ) from None
     if sl > el or (sl == el and sc > ec):
         raise JsonRpcInvalidParams("range start is after its end")
-    chunk = lines[sl: el + 1]
+    chunk = lines[sl : el + 1]
     if not chunk:
         return ""
     if len(chunk) == 1:
@@ -152,8 +166,13 @@ def build_log_explanation(ls: AletheiaServer, arg: dict) -> tuple[LogAnalysisTas
     excerpt, _ = clip(excerpt)
     summary = f"{group.count} occurrence(s) of: {group.template}" if group else ""
     focus_lines = tuple([focus] + (group.stack_trace[:3] if group else []))
-    task = LogAnalysisTask(excerpt=excerpt, source=display_path(uri), first_line=first, error_summary=summary,
-                           focus_lines=focus_lines)
+    task = LogAnalysisTask(
+        excerpt=excerpt,
+        source=display_path(uri),
+        first_line=first,
+        error_summary=summary,
+        focus_lines=focus_lines,
+    )
     meta = {"groupId": group.id if group else None, "line": focus, "excerptFirstLine": first}
     return task, meta
 
@@ -235,8 +254,9 @@ async def review(ls: AletheiaServer, args: tuple, token: Any) -> dict:
     arg = first_argument(args, "aletheia.review", positional=("uri",))
     ls.require_enabled("ask")
     task, static = build_review(ls, arg)
-    result = await run_streamed(ls, f"Aletheia: reviewing {task.path}", task.messages(),
-                                token or arg.get("workDoneToken"))
+    result = await run_streamed(
+        ls, f"Aletheia: reviewing {task.path}", task.messages(), token or arg.get("workDoneToken")
+    )
     result["findings"] = [f.__dict__ for f in parse_config_review_answer(result["answer"])]
     result["staticFindings"] = static
     return result
@@ -246,9 +266,14 @@ async def explain_log_error(ls: AletheiaServer, args: tuple, token: Any) -> dict
     arg = first_argument(args, "aletheia.explainLogError", positional=("uri", "line"))
     ls.require_enabled("logAnalysis")
     task, meta = build_log_explanation(ls, arg)
-    result = await run_streamed(ls, f"Aletheia: explaining {task.source}", task.messages(),
-                                token or arg.get("workDoneToken"))
+    result = await run_streamed(
+        ls, f"Aletheia: explaining {task.source}", task.messages(), token or arg.get("workDoneToken")
+    )
     parsed = parse_log_answer(result["answer"])
     result.update(meta)
-    result["parsed"] = {"rootCause": parsed.root_cause, "evidenceLines": list(parsed.evidence_lines), "fix": parsed.fix}
+    result["parsed"] = {
+        "rootCause": parsed.root_cause,
+        "evidenceLines": list(parsed.evidence_lines),
+        "fix": parsed.fix,
+    }
     return result

@@ -36,8 +36,10 @@ class RangeConverter:
         return self.codec.client_num_units(text[:col])
 
     def __call__(self, span: Span) -> types.Range:
-        return types.Range(types.Position(span.line, self._char(span.line, span.col)),
-                           types.Position(span.end_line, self._char(span.end_line, span.end_col)))
+        return types.Range(
+            types.Position(span.line, self._char(span.line, span.col)),
+            types.Position(span.end_line, self._char(span.end_line, span.end_col)),
+        )
 
 
 def to_diagnostic(conv: RangeConverter, f: StaticFinding) -> types.Diagnostic:
@@ -65,25 +67,34 @@ def log_diagnostics(doc: TextDocument, report) -> list[types.Diagnostic]:
         span = Span.on_line(line, 0, len(text))
         trace = f" (stack trace on lines {g.stack_trace[0]}-{g.stack_trace[-1]})" if g.stack_trace else ""
         plural = "occurrence" if g.count == 1 else "occurrences"
-        out.append(types.Diagnostic(
-            range=conv(span),
-            message=f"{g.count} {plural} of: {g.template}{trace}",
-            severity=_SEVERITY.get(g.severity, types.DiagnosticSeverity.Warning),
-            code=LOG_GROUP_CODE,
-            source=SOURCE,
-            data={"groupId": g.id, "lines": g.lines[:50]},
-        ))
+        out.append(
+            types.Diagnostic(
+                range=conv(span),
+                message=f"{g.count} {plural} of: {g.template}{trace}",
+                severity=_SEVERITY.get(g.severity, types.DiagnosticSeverity.Warning),
+                code=LOG_GROUP_CODE,
+                source=SOURCE,
+                data={"groupId": g.id, "lines": g.lines[:50]},
+            )
+        )
     if report.truncated:
-        out.append(types.Diagnostic(
-            range=types.Range(types.Position(0, 0), types.Position(0, 0)),
-            message=f"Only the first {report.analysed_lines:,} of {report.total_lines:,} lines were analysed.",
-            severity=types.DiagnosticSeverity.Information, code="log/truncated", source=SOURCE))
+        out.append(
+            types.Diagnostic(
+                range=types.Range(types.Position(0, 0), types.Position(0, 0)),
+                message=f"Only the first {report.analysed_lines:,} of {report.total_lines:,} lines were analysed.",
+                severity=types.DiagnosticSeverity.Information,
+                code="log/truncated",
+                source=SOURCE,
+            )
+        )
     return out
 
 
 def _overlaps(a: types.Range, b: types.Range) -> bool:
-    return (a.start.line, a.start.character) <= (b.end.line, b.end.character) and \
-        (b.start.line, b.start.character) <= (a.end.line, a.end.character)
+    return (a.start.line, a.start.character) <= (b.end.line, b.end.character) and (
+        b.start.line,
+        b.start.character,
+    ) <= (a.end.line, a.end.character)
 
 
 def quick_fixes(doc: TextDocument, analysis: Analysis, rng: types.Range) -> list[types.CodeAction]:
@@ -96,11 +107,13 @@ def quick_fixes(doc: TextDocument, analysis: Analysis, rng: types.Range) -> list
         if not _overlaps(diag.range, rng):
             continue
         edits = [types.TextEdit(range=conv(e.span), new_text=e.new_text) for e in f.fix.edits]
-        actions.append(types.CodeAction(
-            title=f"{f.fix.title} ({f.rule})",
-            kind=types.CodeActionKind.QuickFix,
-            diagnostics=[diag],
-            edit=types.WorkspaceEdit(changes={doc.uri: edits}),
-            is_preferred=True,
-        ))
+        actions.append(
+            types.CodeAction(
+                title=f"{f.fix.title} ({f.rule})",
+                kind=types.CodeActionKind.QuickFix,
+                diagnostics=[diag],
+                edit=types.WorkspaceEdit(changes={doc.uri: edits}),
+                is_preferred=True,
+            )
+        )
     return actions

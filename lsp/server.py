@@ -59,8 +59,12 @@ class DocumentState:
 
 class AletheiaServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("aletheia-lsp", VERSION, protocol_cls=AletheiaProtocol,
-                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        super().__init__(
+            "aletheia-lsp",
+            VERSION,
+            protocol_cls=AletheiaProtocol,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+        )
         self.settings = Settings()
         self.states: dict[str, DocumentState] = {}
         self.pending: dict[str, asyncio.Task] = {}
@@ -87,7 +91,8 @@ class AletheiaServer(LanguageServer):
             return
         try:
             result = await self.workspace_configuration_async(
-                types.ConfigurationParams(items=[types.ConfigurationItem(section="aletheia")]))
+                types.ConfigurationParams(items=[types.ConfigurationItem(section="aletheia")])
+            )
         except Exception as e:  # noqa: BLE001 - a client that fails the request keeps the current settings
             logger.warning("workspace/configuration failed: %s", e)
             return
@@ -108,10 +113,15 @@ class AletheiaServer(LanguageServer):
         self.unreachable_reported = False
 
     def require_enabled(self, feature: str) -> None:
-        enabled = {"ask": self.settings.ask_enabled, "logAnalysis": self.settings.log_analysis_enabled}[feature]
+        enabled = {"ask": self.settings.ask_enabled, "logAnalysis": self.settings.log_analysis_enabled}[
+            feature
+        ]
         if not enabled:
-            raise JsonRpcException(f"aletheia.{feature}.enabled is false", code=commands.REQUEST_FAILED,
-                                   data={"reason": "disabled"})
+            raise JsonRpcException(
+                f"aletheia.{feature}.enabled is false",
+                code=commands.REQUEST_FAILED,
+                data={"reason": "disabled"},
+            )
 
     # -- documents --------------------------------------------------------------------------------
 
@@ -184,12 +194,15 @@ class AletheiaServer(LanguageServer):
             if self.workspace.get_text_document(uri).version != version:
                 return  # a newer edit is on its way
             self.text_document_publish_diagnostics(
-                types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version))
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
+            )
         except asyncio.CancelledError:
             raise
         except Exception as e:  # never let one document take the server down
             logger.exception("analysis of %s failed", uri)
-            self.show_error(f"Aletheia could not analyse {uri}: {type(e).__name__}: {e}", types.MessageType.Warning)
+            self.show_error(
+                f"Aletheia could not analyse {uri}: {type(e).__name__}: {e}", types.MessageType.Warning
+            )
         finally:
             if self.pending.get(uri) is asyncio.current_task():
                 del self.pending[uri]
@@ -209,7 +222,9 @@ def build_server() -> AletheiaServer:
         await ls.refresh_settings()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    async def did_change_configuration(ls: AletheiaServer, params: types.DidChangeConfigurationParams) -> None:
+    async def did_change_configuration(
+        ls: AletheiaServer, params: types.DidChangeConfigurationParams
+    ) -> None:
         raw = params.settings.get("aletheia") if isinstance(params.settings, dict) else None
         if raw is not None:
             ls.apply_settings(raw)
@@ -239,8 +254,12 @@ def build_server() -> AletheiaServer:
         ls.states.pop(uri, None)
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
-    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
-        code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.Refactor]))
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(
+            code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.Refactor]
+        ),
+    )
     def code_action(ls: AletheiaServer, params: types.CodeActionParams) -> list[types.CodeAction]:
         uri = params.text_document.uri
         doc = ls.workspace.get_text_document(uri)
@@ -249,17 +268,31 @@ def build_server() -> AletheiaServer:
             actions = []
             for diag in params.context.diagnostics:
                 if diag.code == LOG_GROUP_CODE and isinstance(diag.data, dict) and "groupId" in diag.data:
-                    actions.append(types.CodeAction(
-                        title="Explain this error with Aletheia", kind=types.CodeActionKind.QuickFix,
-                        diagnostics=[diag],
-                        command=types.Command(title="Explain this error with Aletheia", command=EXPLAIN_LOG, arguments=
-                                              [{"uri": uri, "groupId": diag.data["groupId"]}])))
+                    actions.append(
+                        types.CodeAction(
+                            title="Explain this error with Aletheia",
+                            kind=types.CodeActionKind.QuickFix,
+                            diagnostics=[diag],
+                            command=types.Command(
+                                title="Explain this error with Aletheia",
+                                command=EXPLAIN_LOG,
+                                arguments=[{"uri": uri, "groupId": diag.data["groupId"]}],
+                            ),
+                        )
+                    )
             return actions
         analysis = ls.analysis_for(uri)
         actions = quick_fixes(doc, analysis, params.range) if ls.settings.diagnostics_enabled else []
         if ls.settings.ask_enabled and analysis.kind != "other":
-            actions.append(types.CodeAction(title="Review with Aletheia", kind=types.CodeActionKind.Refactor,
-                                            command=types.Command(title="Review with Aletheia", command=REVIEW, arguments=[{"uri": uri}])))
+            actions.append(
+                types.CodeAction(
+                    title="Review with Aletheia",
+                    kind=types.CodeActionKind.Refactor,
+                    command=types.Command(
+                        title="Review with Aletheia", command=REVIEW, arguments=[{"uri": uri}]
+                    ),
+                )
+            )
         return actions
 
     def command(name: str, impl):

@@ -90,7 +90,9 @@ def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, li
     if endpoint is not None:
         u = urlparse(endpoint)
         if u.scheme not in ("http", "https") or not u.netloc:
-            problems.append(f"aletheia.endpoint: {endpoint!r} ignored (expected an http(s) URL such as "
-                            "http://127.0.0.1:8000/v1)")
+            problems.append(
+                f"aletheia.endpoint: {endpoint!r} ignored (expected an http(s) URL such as "
+                "http://127.0.0.1:8000/v1)"
+            )
             del changes["endpoint"]
     return replace(settings, **changes), problems

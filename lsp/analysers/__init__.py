@@ -31,10 +31,19 @@ __all__ = [
     "detect_kind",
 ]
 
-R_TRUNCATED = rule("GEN001", "general/truncated", "info", "The file is larger than the analysis limit; only its start was checked.")
+R_TRUNCATED = rule(
+    "GEN001",
+    "general/truncated",
+    "info",
+    "The file is larger than the analysis limit; only its start was checked.",
+)
 R_BINARY = rule("GEN002", "general/binary", "info", "The file looks binary; it was not analysed.")
-R_ENCODING = rule("GEN003", "general/not-utf8", "warning", "The file is not valid UTF-8; invalid bytes were replaced.")
-R_INTERNAL = rule("GEN004", "general/analyser-error", "info", "An analyser failed on this input (a bug: please report it).")
+R_ENCODING = rule(
+    "GEN003", "general/not-utf8", "warning", "The file is not valid UTF-8; invalid bytes were replaced."
+)
+R_INTERNAL = rule(
+    "GEN004", "general/analyser-error", "info", "An analyser failed on this input (a bug: please report it)."
+)
 
 MAX_BYTES = 2_000_000
 MAX_LINES = 50_000
@@ -57,8 +66,13 @@ class Analysis:
         return any(f.severity == "error" for f in self.findings)
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "truncated": self.truncated, "analysed_lines": self.analysed_lines,
-                "total_lines": self.total_lines, "findings": [f.to_dict() for f in self.findings]}
+        return {
+            "kind": self.kind,
+            "truncated": self.truncated,
+            "analysed_lines": self.analysed_lines,
+            "total_lines": self.total_lines,
+            "findings": [f.to_dict() for f in self.findings],
+        }
 
 
 def decode(data: bytes) -> tuple[str, bool]:
@@ -85,16 +99,25 @@ def detect_kind(path: str = "", text: str = "", language_id: str = "") -> str:
     name = posixpath.basename(path.replace("\\", "/")).lower()
     lang = (language_id or "").lower()
     lowered_path = path.replace("\\", "/").lower()
-    if lang == "dockerfile" or name in ("dockerfile", "containerfile") or name.startswith(("dockerfile.", "dockerfile-")) \
-            or name.endswith((".dockerfile", ".containerfile")):
+    if (
+        lang == "dockerfile"
+        or name in ("dockerfile", "containerfile")
+        or name.startswith(("dockerfile.", "dockerfile-"))
+        or name.endswith((".dockerfile", ".containerfile"))
+    ):
         return "dockerfile"
     if lang == "log" or name.endswith(".log") or re.search(r"\.log\.\d+$", name):
         return "log"
     if lang in ("systemd", "systemd-unit-file") or name.endswith(systemd.UNIT_SUFFIXES):
         return "systemd"
-    if lang == "nginx" or name == "nginx.conf" or "/sites-available/" in lowered_path or \
-            "/sites-enabled/" in lowered_path or name.endswith(".nginx") or \
-            ("/nginx/" in lowered_path and name.endswith(".conf")):
+    if (
+        lang == "nginx"
+        or name == "nginx.conf"
+        or "/sites-available/" in lowered_path
+        or "/sites-enabled/" in lowered_path
+        or name.endswith(".nginx")
+        or ("/nginx/" in lowered_path and name.endswith(".conf"))
+    ):
         return "nginx"
     if lang == "json" or name.endswith(".json"):
         return "json"
@@ -113,7 +136,9 @@ def detect_kind(path: str = "", text: str = "", language_id: str = "") -> str:
         return "systemd"
     if nginx.looks_like_nginx(text):
         return "nginx"
-    if re.search(r"^apiVersion:\s*\S+", text, re.MULTILINE) and re.search(r"^kind:\s*\S+", text, re.MULTILINE):
+    if re.search(r"^apiVersion:\s*\S+", text, re.MULTILINE) and re.search(
+        r"^kind:\s*\S+", text, re.MULTILINE
+    ):
         return "yaml"
     return "other"
 
@@ -135,18 +160,30 @@ def analyse(text: str, path: str = "", language_id: str = "", *, kind: str | Non
     body, truncated, total = _cap(text)
     result = Analysis(kind=kind, total_lines=total, analysed_lines=body.count("\n") + 1, truncated=truncated)
     if looks_binary(body):
-        result.findings.append(finding(R_BINARY, "This file looks binary (NUL or control bytes); it was not analysed.",
-                                       Span(0, 0, 0, 0)))
+        result.findings.append(
+            finding(
+                R_BINARY,
+                "This file looks binary (NUL or control bytes); it was not analysed.",
+                Span(0, 0, 0, 0),
+            )
+        )
         return result
     if truncated:
-        result.findings.append(finding(R_TRUNCATED, f"Only the first {result.analysed_lines:,} of {total:,} lines "
-                                       f"(at most {MAX_BYTES:,} characters) were analysed.", Span(0, 0, 0, 0)))
+        result.findings.append(
+            finding(
+                R_TRUNCATED,
+                f"Only the first {result.analysed_lines:,} of {total:,} lines "
+                f"(at most {MAX_BYTES:,} characters) were analysed.",
+                Span(0, 0, 0, 0),
+            )
+        )
     try:
         result.kind, found = _run_rules(kind, body, path)
         result.findings.extend(found)
     except Exception as e:  # noqa: BLE001 - a safety net: an analyser bug must not take the editor's server down
-        result.findings.append(finding(R_INTERNAL, f"The {kind} analyser failed: {type(e).__name__}: {e}",
-                                       Span(0, 0, 0, 0)))
+        result.findings.append(
+            finding(R_INTERNAL, f"The {kind} analyser failed: {type(e).__name__}: {e}", Span(0, 0, 0, 0))
+        )
     result.findings.sort(key=lambda f: (f.span.line, f.span.col, SEVERITY_ORDER[f.severity], f.rule))
     return result
 
@@ -155,8 +192,14 @@ def analyse_bytes(data: bytes, path: str = "", language_id: str = "") -> Analysi
     text, valid = decode(data)
     result = analyse(text, path, language_id)
     if not valid and not any(f.rule == R_BINARY.id for f in result.findings):
-        result.findings.insert(0, finding(R_ENCODING, "The file is not valid UTF-8: invalid bytes were replaced "
-                                          "with U+FFFD before analysis.", Span(0, 0, 0, 0)))
+        result.findings.insert(
+            0,
+            finding(
+                R_ENCODING,
+                "The file is not valid UTF-8: invalid bytes were replaced with U+FFFD before analysis.",
+                Span(0, 0, 0, 0),
+            ),
+        )
     return result
 
 

@@ -12,9 +12,14 @@ _SECRET_NAME = re.compile(
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 # Suffixes that point at a secret instead of holding it.
-_SECRET_REFERENCE_SUFFIX = re.compile(r"[_\-.](?:file|path|env|name|ref|id|dir|length|len|ttl|url|header)$", re.IGNORECASE)
-_PLACEHOLDER = re.compile(r"^(?:\$\{?[A-Za-z_][A-Za-z0-9_]*.*\}?|\$\(.*\)|<[^>]*>|changeme|xxx+|\*+|none|null|"
-                          r"true|false|)$", re.IGNORECASE)
+_SECRET_REFERENCE_SUFFIX = re.compile(
+    r"[_\-.](?:file|path|env|name|ref|id|dir|length|len|ttl|url|header)$", re.IGNORECASE
+)
+_PLACEHOLDER = re.compile(
+    r"^(?:\$\{?[A-Za-z_][A-Za-z0-9_]*.*\}?|\$\(.*\)|<[^>]*>|changeme|xxx+|\*+|none|null|"
+    r"true|false|)$",
+    re.IGNORECASE,
+)
 
 
 def is_secret_name(name: str) -> bool:
@@ -29,6 +34,17 @@ def is_literal_secret(name: str, value: str | None) -> bool:
         return False
     v = value.strip().strip("'\"")
     return bool(v) and not _PLACEHOLDER.match(v)
+
+
+_URL_CREDENTIALS = re.compile(r"\b[a-z][a-z0-9+.\-]*://[^\s:/@]*:([^\s@/]+)@", re.IGNORECASE)
+
+
+def has_url_credentials(value: str | None) -> bool:
+    """A connection URL with an inline password (``postgres://app:s3cret@db/app``), not a ``${VAR}``."""
+    if not value:
+        return False
+    m = _URL_CREDENTIALS.search(value)
+    return bool(m) and not _PLACEHOLDER.match(m.group(1))
 
 
 def image_tag_problem(image: str) -> str | None:

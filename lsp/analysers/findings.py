@@ -106,8 +106,9 @@ class StaticFinding:
         return out
 
 
-def finding(rule_: Rule, message: str, span: Span, fix: Fix | None = None, severity: Severity | None = None,
-            **data) -> StaticFinding:
+def finding(
+    rule_: Rule, message: str, span: Span, fix: Fix | None = None, severity: Severity | None = None, **data
+) -> StaticFinding:
     """A finding of ``rule_`` with its catalogue severity unless overridden."""
     return StaticFinding(rule_.id, message, span, severity or rule_.severity, fix, dict(data))
 
@@ -131,8 +132,9 @@ class Lines:
         start = len(s) - len(s.lstrip())
         return Span.on_line(line, start, len(s.rstrip()))
 
-    def find(self, token: str, first: int, last: int | None = None, *, start_col: int = 0,
-             word: bool = False) -> Span | None:
+    def find(
+        self, token: str, first: int, last: int | None = None, *, start_col: int = 0, word: bool = False
+    ) -> Span | None:
         """The first occurrence of ``token`` on lines ``first``..``last`` (inclusive)."""
         last = first if last is None else last
         for ln in range(max(first, 0), min(last, len(self.lines) - 1) + 1):

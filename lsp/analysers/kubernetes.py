@@ -4,27 +4,79 @@ from __future__ import annotations
 
 from yaml.nodes import MappingNode, Node
 
-from .common import image_tag_problem, is_literal_secret
+from .common import has_url_credentials, image_tag_problem, is_literal_secret
 from .findings import Fix, Span, StaticFinding, TextEdit, finding, rule
 from .yaml_nodes import get, get_pair, is_false, is_true, items, path, scalar, seq, span_of
 
-R_REQUESTS = rule("K8S001", "k8s/no-resource-requests", "warning",
-                  "Container without CPU/memory requests: the scheduler cannot place it sensibly.")
-R_LIMITS = rule("K8S002", "k8s/no-memory-limit", "warning",
-                "Container without a memory limit: one leak can exhaust the node and trigger evictions.")
-R_IMAGE = rule("K8S003", "k8s/mutable-image", "warning", "Image uses `latest` or no tag: pods on different nodes may run different code.")
-R_PRIVILEGED = rule("K8S004", "k8s/privileged", "error", "Privileged container: full access to the host's devices and kernel.")
-R_NON_ROOT = rule("K8S005", "k8s/run-as-root", "warning", "Neither runAsNonRoot: true nor a non-zero runAsUser: the container may run as root.")
-R_ESCALATION = rule("K8S006", "k8s/privilege-escalation", "warning",
-                    "allowPrivilegeEscalation is not false: setuid binaries can gain privileges.")
-R_HOST_NS = rule("K8S007", "k8s/host-namespace", "warning", "hostNetwork/hostPID/hostIPC shares the node's namespaces with the pod.")
-R_HOST_PATH = rule("K8S008", "k8s/host-path", "warning", "hostPath volume: the pod reads or writes the node's filesystem.")
-R_LIVENESS = rule("K8S009", "k8s/no-liveness-probe", "info", "No livenessProbe: a hung process is never restarted.")
-R_READINESS = rule("K8S010", "k8s/no-readiness-probe", "info", "No readinessProbe: traffic arrives before the app is ready.")
-R_SECRET = rule("K8S011", "k8s/secret-in-env", "error", "A credential is a literal env value: use a Secret via valueFrom.secretKeyRef.")
-R_NAMESPACE = rule("K8S012", "k8s/no-namespace", "info", "metadata.namespace is not set: the object lands in whatever namespace kubectl uses.")
-R_CAPS = rule("K8S013", "k8s/dangerous-capabilities", "warning", "Adds a powerful Linux capability (SYS_ADMIN, NET_ADMIN, ALL, ...).")
-R_NAME = rule("K8S014", "k8s/no-name", "error", "metadata.name is missing: the API server rejects the object.")
+R_REQUESTS = rule(
+    "K8S001",
+    "k8s/no-resource-requests",
+    "warning",
+    "Container without CPU/memory requests: the scheduler cannot place it sensibly.",
+)
+R_LIMITS = rule(
+    "K8S002",
+    "k8s/no-memory-limit",
+    "warning",
+    "Container without a memory limit: one leak can exhaust the node and trigger evictions.",
+)
+R_IMAGE = rule(
+    "K8S003",
+    "k8s/mutable-image",
+    "warning",
+    "Image uses `latest` or no tag: pods on different nodes may run different code.",
+)
+R_PRIVILEGED = rule(
+    "K8S004", "k8s/privileged", "error", "Privileged container: full access to the host's devices and kernel."
+)
+R_NON_ROOT = rule(
+    "K8S005",
+    "k8s/run-as-root",
+    "warning",
+    "Neither runAsNonRoot: true nor a non-zero runAsUser: the container may run as root.",
+)
+R_ESCALATION = rule(
+    "K8S006",
+    "k8s/privilege-escalation",
+    "warning",
+    "allowPrivilegeEscalation is not false: setuid binaries can gain privileges.",
+)
+R_HOST_NS = rule(
+    "K8S007",
+    "k8s/host-namespace",
+    "warning",
+    "hostNetwork/hostPID/hostIPC shares the node's namespaces with the pod.",
+)
+R_HOST_PATH = rule(
+    "K8S008", "k8s/host-path", "warning", "hostPath volume: the pod reads or writes the node's filesystem."
+)
+R_LIVENESS = rule(
+    "K8S009", "k8s/no-liveness-probe", "info", "No livenessProbe: a hung process is never restarted."
+)
+R_READINESS = rule(
+    "K8S010", "k8s/no-readiness-probe", "info", "No readinessProbe: traffic arrives before the app is ready."
+)
+R_SECRET = rule(
+    "K8S011",
+    "k8s/secret-in-env",
+    "error",
+    "A credential (or a URL with a password) is a literal env value: use valueFrom.secretKeyRef.",
+)
+R_NAMESPACE = rule(
+    "K8S012",
+    "k8s/no-namespace",
+    "info",
+    "metadata.namespace is not set: the object lands in whatever namespace kubectl uses.",
+)
+R_CAPS = rule(
+    "K8S013",
+    "k8s/dangerous-capabilities",
+    "warning",
+    "Adds a powerful Linux capability (SYS_ADMIN, NET_ADMIN, ALL, ...).",
+)
+R_NAME = rule(
+    "K8S014", "k8s/no-name", "error", "metadata.name is missing: the API server rejects the object."
+)
 
 _TEMPLATE_PATHS = {
     "Pod": ("spec",),
@@ -38,15 +90,45 @@ _TEMPLATE_PATHS = {
 }
 _BATCH = {"Job", "CronJob"}
 _NAMESPACED = {
-    "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob",
-    "Service", "ConfigMap", "Secret", "Ingress", "ServiceAccount", "Role", "RoleBinding", "PersistentVolumeClaim",
-    "HorizontalPodAutoscaler", "NetworkPolicy", "PodDisruptionBudget", "Endpoints", "LimitRange", "ResourceQuota",
+    "Pod",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+    "Service",
+    "ConfigMap",
+    "Secret",
+    "Ingress",
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
+    "PersistentVolumeClaim",
+    "HorizontalPodAutoscaler",
+    "NetworkPolicy",
+    "PodDisruptionBudget",
+    "Endpoints",
+    "LimitRange",
+    "ResourceQuota",
 }
-_DANGEROUS_CAPS = {"ALL", "SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "SYS_MODULE", "DAC_READ_SEARCH", "SYS_RAWIO", "BPF"}
+_DANGEROUS_CAPS = {
+    "ALL",
+    "SYS_ADMIN",
+    "NET_ADMIN",
+    "SYS_PTRACE",
+    "SYS_MODULE",
+    "DAC_READ_SEARCH",
+    "SYS_RAWIO",
+    "BPF",
+}
 
 
 def is_manifest(doc: Node) -> bool:
-    return isinstance(doc, MappingNode) and get(doc, "apiVersion") is not None and get(doc, "kind") is not None
+    return (
+        isinstance(doc, MappingNode) and get(doc, "apiVersion") is not None and get(doc, "kind") is not None
+    )
 
 
 def analyse_manifests(docs: list[Node]) -> list[StaticFinding]:
@@ -71,8 +153,14 @@ def _analyse_object(doc: Node) -> list[StaticFinding]:
         where = span_of(meta[0]) if meta else span_of(kind_node[0])
         out.append(finding(R_NAME, f"This {kind} has no metadata.name.", where))
     if kind in _NAMESPACED and meta is not None and get(meta[1], "namespace") is None:
-        out.append(finding(R_NAMESPACE, f"{kind} `{scalar(get(meta[1], 'name')) or '?'}` has no metadata.namespace: "
-                           "it goes wherever the current kubectl context points.", span_of(meta[0])))
+        out.append(
+            finding(
+                R_NAMESPACE,
+                f"{kind} `{scalar(get(meta[1], 'name')) or '?'}` has no metadata.namespace: "
+                "it goes wherever the current kubectl context points.",
+                span_of(meta[0]),
+            )
+        )
     tpath = _TEMPLATE_PATHS.get(kind)
     if tpath:
         pod = path(doc, *tpath)
@@ -86,14 +174,25 @@ def _analyse_pod(pod: Node, *, batch: bool) -> list[StaticFinding]:
     for key in ("hostNetwork", "hostPID", "hostIPC"):
         pair = get_pair(pod, key)
         if pair and is_true(pair[1]):
-            out.append(finding(R_HOST_NS, f"{key}: true shares the node's {key[4:].lower()} namespace with the pod: "
-                               "it sees and can reach the host's processes or interfaces.", span_of(pair[0])))
+            out.append(
+                finding(
+                    R_HOST_NS,
+                    f"{key}: true shares the node's {key[4:].lower()} namespace with the pod: "
+                    "it sees and can reach the host's processes or interfaces.",
+                    span_of(pair[0]),
+                )
+            )
     for vol in seq(get(pod, "volumes")):
         hp = get_pair(vol, "hostPath")
         if hp:
             p = scalar(get(hp[1], "path")) or "?"
-            out.append(finding(R_HOST_PATH, f"hostPath volume `{p}` mounts the node's filesystem into the pod.",
-                               span_of(hp[0])))
+            out.append(
+                finding(
+                    R_HOST_PATH,
+                    f"hostPath volume `{p}` mounts the node's filesystem into the pod.",
+                    span_of(hp[0]),
+                )
+            )
     pod_sc = get(pod, "securityContext")
     for c in seq(get(pod, "containers")):
         out += _analyse_container(c, pod_sc, probes=not batch)
@@ -104,8 +203,11 @@ def _analyse_pod(pod: Node, *, batch: bool) -> list[StaticFinding]:
 
 def _container_anchor(c: Node) -> Span:
     name = get(c, "name")
-    return span_of(name) if name is not None else Span.on_line(c.start_mark.line, c.start_mark.column,
-                                                               c.start_mark.column + 1)
+    return (
+        span_of(name)
+        if name is not None
+        else Span.on_line(c.start_mark.line, c.start_mark.column, c.start_mark.column + 1)
+    )
 
 
 def _to_false(pair) -> Fix:
@@ -122,49 +224,113 @@ def _analyse_container(c: Node, pod_sc: Node | None, *, probes: bool) -> list[St
     problem = image_tag_problem(scalar(image) or "") if image is not None else None
     if problem:
         what = "the `latest` tag" if problem == "latest" else "no tag (so `latest`)"
-        out.append(finding(R_IMAGE, f"Image `{scalar(image)}` uses {what}: nodes may pull different versions and "
-                           "rollbacks are impossible. Pin a version or digest.", span_of(image)))
+        out.append(
+            finding(
+                R_IMAGE,
+                f"Image `{scalar(image)}` uses {what}: nodes may pull different versions and "
+                "rollbacks are impossible. Pin a version or digest.",
+                span_of(image),
+            )
+        )
     res = get(c, "resources")
     if get(res, "requests") is None:
-        out.append(finding(R_REQUESTS, f"Container `{name}` has no resources.requests: the scheduler assumes it "
-                           "needs nothing and may overpack the node.", anchor))
+        out.append(
+            finding(
+                R_REQUESTS,
+                f"Container `{name}` has no resources.requests: the scheduler assumes it "
+                "needs nothing and may overpack the node.",
+                anchor,
+            )
+        )
     if path(res, "limits", "memory") is None:
-        out.append(finding(R_LIMITS, f"Container `{name}` has no memory limit: a leak can take the whole node "
-                           "down with it.", anchor))
+        out.append(
+            finding(
+                R_LIMITS,
+                f"Container `{name}` has no memory limit: a leak can take the whole node down with it.",
+                anchor,
+            )
+        )
     sc = get(c, "securityContext")
     priv = get_pair(sc, "privileged")
     if priv and is_true(priv[1]):
-        out.append(finding(R_PRIVILEGED, f"Container `{name}` is privileged: it has every capability and all host "
-                           "devices, so an escape is trivial.", span_of(priv[0]), _to_false(priv)))
+        out.append(
+            finding(
+                R_PRIVILEGED,
+                f"Container `{name}` is privileged: it has every capability and all host "
+                "devices, so an escape is trivial.",
+                span_of(priv[0]),
+                _to_false(priv),
+            )
+        )
     out += _check_user(c, sc, pod_sc, name, anchor)
     ape = get_pair(sc, "allowPrivilegeEscalation")
     if ape and is_true(ape[1]):
-        out.append(finding(R_ESCALATION, f"Container `{name}` allows privilege escalation (setuid binaries, "
-                           "no_new_privs off).", span_of(ape[0]), _to_false(ape)))
+        out.append(
+            finding(
+                R_ESCALATION,
+                f"Container `{name}` allows privilege escalation (setuid binaries, no_new_privs off).",
+                span_of(ape[0]),
+                _to_false(ape),
+            )
+        )
     elif ape is None:
-        out.append(finding(R_ESCALATION, f"Container `{name}` does not set allowPrivilegeEscalation: false "
-                           "(it defaults to true).", anchor, severity="info"))
+        out.append(
+            finding(
+                R_ESCALATION,
+                f"Container `{name}` does not set allowPrivilegeEscalation: false (it defaults to true).",
+                anchor,
+                severity="info",
+            )
+        )
     for cap in seq(path(sc, "capabilities", "add")):
         v = (scalar(cap) or "").upper().removeprefix("CAP_")
         if v in _DANGEROUS_CAPS:
-            out.append(finding(R_CAPS, f"Container `{name}` adds capability {v}, which is close to root on the node.",
-                               span_of(cap)))
+            out.append(
+                finding(
+                    R_CAPS,
+                    f"Container `{name}` adds capability {v}, which is close to root on the node.",
+                    span_of(cap),
+                )
+            )
     for env in seq(get(c, "env")):
         key, value = scalar(get(env, "name")), get_pair(env, "value")
-        if key and value and is_literal_secret(key, scalar(value[1])):
-            out.append(finding(R_SECRET, f"`{key}` is a literal credential in the pod spec: anyone who can read "
-                               "the Deployment can read it. Use valueFrom.secretKeyRef.", span_of(value[1])))
+        if (
+            key
+            and value
+            and (is_literal_secret(key, scalar(value[1])) or has_url_credentials(scalar(value[1])))
+        ):
+            out.append(
+                finding(
+                    R_SECRET,
+                    f"`{key}` is a literal credential in the pod spec: anyone who can read "
+                    "the Deployment can read it. Use valueFrom.secretKeyRef.",
+                    span_of(value[1]),
+                )
+            )
     if probes:
         if get(c, "livenessProbe") is None:
-            out.append(finding(R_LIVENESS, f"Container `{name}` has no livenessProbe: if it hangs, nothing "
-                               "restarts it.", anchor))
+            out.append(
+                finding(
+                    R_LIVENESS,
+                    f"Container `{name}` has no livenessProbe: if it hangs, nothing restarts it.",
+                    anchor,
+                )
+            )
         if get(c, "readinessProbe") is None:
-            out.append(finding(R_READINESS, f"Container `{name}` has no readinessProbe: it gets traffic before "
-                               "it can serve and during shutdown.", anchor))
+            out.append(
+                finding(
+                    R_READINESS,
+                    f"Container `{name}` has no readinessProbe: it gets traffic before "
+                    "it can serve and during shutdown.",
+                    anchor,
+                )
+            )
     return out
 
 
-def _check_user(c: Node, sc: Node | None, pod_sc: Node | None, name: str, anchor: Span) -> list[StaticFinding]:
+def _check_user(
+    c: Node, sc: Node | None, pod_sc: Node | None, name: str, anchor: Span
+) -> list[StaticFinding]:
     def effective(key: str) -> tuple[Node, Node] | None:
         return get_pair(sc, key) or get_pair(pod_sc, key)
 
@@ -177,8 +343,14 @@ def _check_user(c: Node, sc: Node | None, pod_sc: Node | None, name: str, anchor
     if user is not None and (scalar(user[1]) or "").isdigit():
         return []
     where = span_of(non_root[0]) if non_root is not None and is_false(non_root[1]) else anchor
-    return [finding(R_NON_ROOT, f"Container `{name}` may run as root: set securityContext.runAsNonRoot: true "
-                    "(and a non-zero runAsUser).", where)]
+    return [
+        finding(
+            R_NON_ROOT,
+            f"Container `{name}` may run as root: set securityContext.runAsNonRoot: true "
+            "(and a non-zero runAsUser).",
+            where,
+        )
+    ]
 
 
 def top_level_keys(doc: Node) -> list[str]:

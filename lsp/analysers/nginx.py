@@ -10,30 +10,73 @@ import crossplane
 
 from .findings import Fix, Lines, Span, StaticFinding, TextEdit, finding, rule
 
-R_TOKENS = rule("NGX001", "nginx/server-tokens", "warning", "server_tokens is on (the default): nginx advertises its version.")
-R_PROTOCOLS = rule("NGX002", "nginx/old-tls", "warning", "ssl_protocols enables SSLv3, TLSv1 or TLSv1.1, which are broken or deprecated.")
+R_TOKENS = rule(
+    "NGX001",
+    "nginx/server-tokens",
+    "warning",
+    "server_tokens is on (the default): nginx advertises its version.",
+)
+R_PROTOCOLS = rule(
+    "NGX002",
+    "nginx/old-tls",
+    "warning",
+    "ssl_protocols enables SSLv3, TLSv1 or TLSv1.1, which are broken or deprecated.",
+)
 R_AUTOINDEX = rule("NGX003", "nginx/autoindex", "warning", "autoindex on lists directory contents to anyone.")
-R_BODY_SIZE = rule("NGX004", "nginx/no-client-max-body-size", "info",
-                   "client_max_body_size is not set: uploads over 1 MiB fail with 413 until someone notices.")
-R_ADD_HEADER = rule("NGX005", "nginx/add-header-inheritance", "warning",
-                    "add_header in a block drops every add_header inherited from the enclosing block.")
-R_ALIAS = rule("NGX006", "nginx/alias-traversal", "error",
-               "location without a trailing slash + alias with one allows path traversal (/static../etc).")
-R_PROXY_HOST = rule("NGX007", "nginx/proxy-without-host", "info",
-                    "proxy_pass without proxy_set_header Host: the upstream sees the proxy_pass host name.")
-R_CIPHERS = rule("NGX008", "nginx/weak-ciphers", "warning", "ssl_ciphers enables weak ciphers (RC4, DES, 3DES, MD5, NULL, EXPORT).")
+R_BODY_SIZE = rule(
+    "NGX004",
+    "nginx/no-client-max-body-size",
+    "info",
+    "client_max_body_size is not set: uploads over 1 MiB fail with 413 until someone notices.",
+)
+R_ADD_HEADER = rule(
+    "NGX005",
+    "nginx/add-header-inheritance",
+    "warning",
+    "add_header in a block drops every add_header inherited from the enclosing block.",
+)
+R_ALIAS = rule(
+    "NGX006",
+    "nginx/alias-traversal",
+    "error",
+    "location without a trailing slash + alias with one allows path traversal (/static../etc).",
+)
+R_PROXY_HOST = rule(
+    "NGX007",
+    "nginx/proxy-without-host",
+    "info",
+    "proxy_pass without proxy_set_header Host: the upstream sees the proxy_pass host name.",
+)
+R_CIPHERS = rule(
+    "NGX008",
+    "nginx/weak-ciphers",
+    "warning",
+    "ssl_ciphers enables weak ciphers (RC4, DES, 3DES, MD5, NULL, EXPORT).",
+)
 R_SYNTAX = rule("NGX009", "nginx/syntax", "error", "nginx would refuse to load this configuration.")
 
 _OLD_PROTOCOLS = {"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"}
-_WEAK_CIPHER = re.compile(r"(?:^|:)(?!!)\+?(?:[\w-]*-)?(RC4|DES|3DES|MD5|NULL|EXPORT|aNULL|eNULL)(?:[\w-]*)(?=:|$)",
-                          re.IGNORECASE)
+_WEAK_CIPHER = re.compile(
+    r"(?:^|:)(?!!)\+?(?:[\w-]*-)?(RC4|DES|3DES|MD5|NULL|EXPORT|aNULL|eNULL)(?:[\w-]*)(?=:|$)", re.IGNORECASE
+)
 _BLOCKS_WITH_HEADERS = {"http", "server", "location", "if"}
 
 
 def looks_like_nginx(text: str) -> bool:
-    return bool(re.search(r"^\s*(?:server|location\s+[^{;]*|http|upstream\s+\S+|events)\s*\{", text, re.MULTILINE)) or \
-        len(re.findall(r"^\s*(?:listen|server_name|proxy_pass|root|worker_processes|ssl_certificate|"
-                        r"error_log|access_log|include|proxy_set_header|fastcgi_pass)\s+[^;\n]+;", text, re.MULTILINE)) >= 2
+    return (
+        bool(
+            re.search(r"^\s*(?:server|location\s+[^{;]*|http|upstream\s+\S+|events)\s*\{", text, re.MULTILINE)
+        )
+        or len(
+            re.findall(
+                r"^\s*(?:listen|server_name|proxy_pass|root|worker_processes|ssl_certificate|"
+                r"error_log|access_log|include|proxy_set_header|fastcgi_pass)\s+[^;\n]+;",
+                text,
+                re.MULTILINE,
+            )
+        )
+        >= 2
+    )
 
 
 def parse_nginx(text: str) -> dict:
@@ -43,13 +86,16 @@ def parse_nginx(text: str) -> dict:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as f:
             f.write(text)
-        payload = crossplane.parse(name, single=True, catch_errors=True, check_ctx=whole_config, check_args=True,
-                                   comments=False)
+        payload = crossplane.parse(
+            name, single=True, catch_errors=True, check_ctx=whole_config, check_args=True, comments=False
+        )
     finally:
         os.unlink(name)
     for err in payload.get("errors", []):
-        err["error"] = re.sub(r" in \S*aletheia-nginx-\S*?:\d+$", "", str(err.get("error", ""))) or \
-            "unexpected end of file: a directive is not terminated by \";\" or a block by \"}\""
+        err["error"] = (
+            re.sub(r" in \S*aletheia-nginx-\S*?:\d+$", "", str(err.get("error", "")))
+            or 'unexpected end of file: a directive is not terminated by ";" or a block by "}"'
+        )
     return payload
 
 
@@ -121,27 +167,56 @@ class _Walker:
         if d == "server_tokens" and args[:1] == ["on"]:
             arg = _arg_span(lines, stmt, 0)
             fix = Fix("Set server_tokens off", (TextEdit(arg, "off"),)) if arg else None
-            self.out.append(finding(R_TOKENS, "server_tokens on puts the nginx version in every error page and "
-                                    "Server header, which helps attackers pick exploits.", _directive_span(lines, stmt), fix))
+            self.out.append(
+                finding(
+                    R_TOKENS,
+                    "server_tokens on puts the nginx version in every error page and "
+                    "Server header, which helps attackers pick exploits.",
+                    _directive_span(lines, stmt),
+                    fix,
+                )
+            )
         elif d == "ssl_protocols":
             old = [a for a in args if a in _OLD_PROTOCOLS]
             if old:
                 span = _args_span(lines, stmt)
-                fix = Fix("Allow only TLSv1.2 and TLSv1.3", (TextEdit(span, "TLSv1.2 TLSv1.3"),)) if span else None
-                self.out.append(finding(R_PROTOCOLS, f"ssl_protocols enables {', '.join(old)}: broken or deprecated "
-                                        "(POODLE, BEAST; RFC 8996). Use TLSv1.2 TLSv1.3.",
-                                        span or _directive_span(lines, stmt), fix))
+                fix = (
+                    Fix("Allow only TLSv1.2 and TLSv1.3", (TextEdit(span, "TLSv1.2 TLSv1.3"),))
+                    if span
+                    else None
+                )
+                self.out.append(
+                    finding(
+                        R_PROTOCOLS,
+                        f"ssl_protocols enables {', '.join(old)}: broken or deprecated "
+                        "(POODLE, BEAST; RFC 8996). Use TLSv1.2 TLSv1.3.",
+                        span or _directive_span(lines, stmt),
+                        fix,
+                    )
+                )
         elif d == "ssl_ciphers" and args:
             weak = sorted({m.group(1).upper() for m in _WEAK_CIPHER.finditer(args[0])})
             if weak:
-                self.out.append(finding(R_CIPHERS, f"ssl_ciphers enables weak ciphers ({', '.join(weak)}); "
-                                        "exclude them (e.g. `!aNULL:!MD5:!RC4`) or use a modern cipher list.",
-                                        _arg_span(lines, stmt, 0) or _directive_span(lines, stmt)))
+                self.out.append(
+                    finding(
+                        R_CIPHERS,
+                        f"ssl_ciphers enables weak ciphers ({', '.join(weak)}); "
+                        "exclude them (e.g. `!aNULL:!MD5:!RC4`) or use a modern cipher list.",
+                        _arg_span(lines, stmt, 0) or _directive_span(lines, stmt),
+                    )
+                )
         elif d == "autoindex" and args[:1] == ["on"]:
             arg = _arg_span(lines, stmt, 0)
             fix = Fix("Set autoindex off", (TextEdit(arg, "off"),)) if arg else None
-            self.out.append(finding(R_AUTOINDEX, "autoindex on lets anyone list the directory: backups, .git and "
-                                    "other files nobody meant to publish.", _directive_span(lines, stmt), fix))
+            self.out.append(
+                finding(
+                    R_AUTOINDEX,
+                    "autoindex on lets anyone list the directory: backups, .git and "
+                    "other files nobody meant to publish.",
+                    _directive_span(lines, stmt),
+                    fix,
+                )
+            )
         elif d == "alias" and ancestors and ancestors[-1]["directive"] == "location":
             self.check_alias(stmt, ancestors[-1])
         elif d == "proxy_pass":
@@ -166,9 +241,16 @@ class _Walker:
         if loc_arg:
             end = Span.on_line(loc_arg.line, loc_arg.end_col, loc_arg.end_col)
             fix = Fix("Add a trailing slash to the location", (TextEdit(end, "/"),))
-        self.out.append(finding(R_ALIAS, f"`location {prefix}` has no trailing slash but its alias does: "
-                                f"`{prefix}../` maps outside `{alias['args'][0]}` (off-by-slash traversal). "
-                                f"Use `location {prefix}/`.", _directive_span(self.lines, alias), fix))
+        self.out.append(
+            finding(
+                R_ALIAS,
+                f"`location {prefix}` has no trailing slash but its alias does: "
+                f"`{prefix}../` maps outside `{alias['args'][0]}` (off-by-slash traversal). "
+                f"Use `location {prefix}/`.",
+                _directive_span(self.lines, alias),
+                fix,
+            )
+        )
 
     def check_proxy_host(self, stmt: dict, siblings: list[dict], ancestors: list[dict]) -> None:
         levels = [siblings] + [a.get("block", []) for a in reversed(ancestors)][1:]
@@ -178,9 +260,14 @@ class _Walker:
                 if any(h["args"] and h["args"][0].lower() == "host" for h in headers):
                     return
                 break
-        self.out.append(finding(R_PROXY_HOST, "proxy_pass without `proxy_set_header Host $host;`: the upstream "
-                                "receives the proxy_pass host name, which breaks virtual hosts and redirects.",
-                                _directive_span(self.lines, stmt)))
+        self.out.append(
+            finding(
+                R_PROXY_HOST,
+                "proxy_pass without `proxy_set_header Host $host;`: the upstream "
+                "receives the proxy_pass host name, which breaks virtual hosts and redirects.",
+                _directive_span(self.lines, stmt),
+            )
+        )
 
     def check_add_header(self, block: dict, ancestors: list[dict]) -> None:
         own = [s for s in block["block"] if s["directive"] == "add_header"]
@@ -190,12 +277,19 @@ class _Walker:
             inherited = [s for s in anc.get("block", []) if s["directive"] == "add_header"]
             if inherited:
                 own_names = {s["args"][0].lower() for s in own if s["args"]}
-                lost = [s["args"][0] for s in inherited if s["args"] and s["args"][0].lower() not in own_names]
+                lost = [
+                    s["args"][0] for s in inherited if s["args"] and s["args"][0].lower() not in own_names
+                ]
                 if lost:
-                    self.out.append(finding(R_ADD_HEADER, f"add_header in this {block['directive']} block drops the "
-                                            f"headers set in the enclosing {anc['directive']}: {', '.join(lost)}. "
-                                            "Repeat them here (or use an include).",
-                                            _directive_span(self.lines, own[0])))
+                    self.out.append(
+                        finding(
+                            R_ADD_HEADER,
+                            f"add_header in this {block['directive']} block drops the "
+                            f"headers set in the enclosing {anc['directive']}: {', '.join(lost)}. "
+                            "Repeat them here (or use an include).",
+                            _directive_span(self.lines, own[0]),
+                        )
+                    )
                 return
 
 
@@ -213,12 +307,26 @@ def _whole_file_checks(lines: Lines, parsed: list[dict]) -> list[StaticFinding]:
             indent = head[: len(head) - len(head.lstrip())] + "    "
             end = lines.end_of(span.line)
             fix = Fix("Add server_tokens off", (TextEdit(end, f"\n{indent}server_tokens off;"),))
-        out.append(finding(R_TOKENS, "server_tokens is not set, so it is on: nginx advertises its version in the "
-                           "Server header and error pages.", span, fix, severity="info"))
+        out.append(
+            finding(
+                R_TOKENS,
+                "server_tokens is not set, so it is on: nginx advertises its version in the "
+                "Server header and error pages.",
+                span,
+                fix,
+                severity="info",
+            )
+        )
     if (http is not None or servers) and "client_max_body_size" not in names:
         anchor = http if http is not None else servers[0]
-        out.append(finding(R_BODY_SIZE, "client_max_body_size is not set: the default of 1m rejects larger uploads "
-                           "with 413. Set it to what the application accepts.", _directive_span(lines, anchor)))
+        out.append(
+            finding(
+                R_BODY_SIZE,
+                "client_max_body_size is not set: the default of 1m rejects larger uploads "
+                "with 413. Set it to what the application accepts.",
+                _directive_span(lines, anchor),
+            )
+        )
     return out
 
 

@@ -30,7 +30,9 @@ def analyse_json(text: str) -> list[StaticFinding]:
     try:
         json.loads(text)
     except json.JSONDecodeError as e:
-        return [finding(R_JSON, f"JSON syntax error: {e.msg}.", point(Lines(text), e.lineno - 1, e.colno - 1))]
+        return [
+            finding(R_JSON, f"JSON syntax error: {e.msg}.", point(Lines(text), e.lineno - 1, e.colno - 1))
+        ]
     except RecursionError:
         return [finding(R_JSON, "JSON nested too deeply to parse.", Span(0, 0, 0, 1))]
     return []

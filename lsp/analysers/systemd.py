@@ -14,27 +14,104 @@ from dataclasses import dataclass, field
 from .common import is_literal_secret
 from .findings import Lines, Span, StaticFinding, finding, rule
 
-R_RESTART = rule("SD001", "systemd/no-restart", "warning", "Long-running service without Restart=: it stays down after a crash.")
-R_ROOT = rule("SD002", "systemd/runs-as-root", "warning", "No User= or DynamicUser=: the service runs as root.")
+R_RESTART = rule(
+    "SD001",
+    "systemd/no-restart",
+    "warning",
+    "Long-running service without Restart=: it stays down after a crash.",
+)
+R_ROOT = rule(
+    "SD002", "systemd/runs-as-root", "warning", "No User= or DynamicUser=: the service runs as root."
+)
 R_NNP = rule("SD003", "systemd/no-new-privileges", "info", "NoNewPrivileges= is not set.")
-R_PROTECT = rule("SD004", "systemd/protect-system", "info", "ProtectSystem= is not set: the service can write /usr and /etc.")
-R_PRIVATE_TMP = rule("SD005", "systemd/private-tmp", "info", "PrivateTmp= is not set: the service shares /tmp with every other.")
+R_PROTECT = rule(
+    "SD004",
+    "systemd/protect-system",
+    "info",
+    "ProtectSystem= is not set: the service can write /usr and /etc.",
+)
+R_PRIVATE_TMP = rule(
+    "SD005",
+    "systemd/private-tmp",
+    "info",
+    "PrivateTmp= is not set: the service shares /tmp with every other.",
+)
 R_RELATIVE = rule("SD006", "systemd/relative-exec", "warning", "Exec command is not an absolute path.")
-R_PIDFILE = rule("SD007", "systemd/forking-without-pidfile", "warning",
-                 "Type=forking without PIDFile=: systemd has to guess the main process.")
-R_INSTALL = rule("SD008", "systemd/no-wanted-by", "warning", "No WantedBy=/RequiredBy= in [Install]: `systemctl enable` does nothing.")
-R_SYNTAX = rule("SD009", "systemd/syntax", "error", "A line systemd cannot parse (outside a section or not Key=Value).")
-R_NO_EXEC = rule("SD010", "systemd/no-exec-start", "error", "The service has no ExecStart= (required unless Type=oneshot).")
-R_TIMER = rule("SD011", "systemd/timer-without-trigger", "error", "The timer has no OnCalendar=/OnBootSec=/... trigger.")
-R_SECRET = rule("SD012", "systemd/secret-in-environment", "warning",
-                "A credential in Environment= is readable by any user via `systemctl show`.")
+R_PIDFILE = rule(
+    "SD007",
+    "systemd/forking-without-pidfile",
+    "warning",
+    "Type=forking without PIDFile=: systemd has to guess the main process.",
+)
+R_INSTALL = rule(
+    "SD008",
+    "systemd/no-wanted-by",
+    "warning",
+    "No WantedBy=/RequiredBy= in [Install]: `systemctl enable` does nothing.",
+)
+R_SYNTAX = rule(
+    "SD009", "systemd/syntax", "error", "A line systemd cannot parse (outside a section or not Key=Value)."
+)
+R_NO_EXEC = rule(
+    "SD010", "systemd/no-exec-start", "error", "The service has no ExecStart= (required unless Type=oneshot)."
+)
+R_TIMER = rule(
+    "SD011", "systemd/timer-without-trigger", "error", "The timer has no OnCalendar=/OnBootSec=/... trigger."
+)
+R_SECRET = rule(
+    "SD012",
+    "systemd/secret-in-environment",
+    "warning",
+    "A credential in Environment= is readable by any user via `systemctl show`.",
+)
 
-UNIT_SUFFIXES = (".service", ".socket", ".timer", ".mount", ".path", ".target", ".automount", ".swap", ".slice")
-_KNOWN_SECTIONS = {"Unit", "Install", "Service", "Socket", "Timer", "Mount", "Automount", "Swap", "Path", "Slice",
-                   "Scope", "Link", "Match", "Network", "NetDev"}
-_EXEC_KEYS = {"ExecStart", "ExecStartPre", "ExecStartPost", "ExecStop", "ExecStopPost", "ExecReload", "ExecCondition"}
-_TIMER_KEYS = {"OnActiveSec", "OnBootSec", "OnStartupSec", "OnUnitActiveSec", "OnUnitInactiveSec", "OnCalendar",
-               "OnClockChange", "OnTimezoneChange"}
+UNIT_SUFFIXES = (
+    ".service",
+    ".socket",
+    ".timer",
+    ".mount",
+    ".path",
+    ".target",
+    ".automount",
+    ".swap",
+    ".slice",
+)
+_KNOWN_SECTIONS = {
+    "Unit",
+    "Install",
+    "Service",
+    "Socket",
+    "Timer",
+    "Mount",
+    "Automount",
+    "Swap",
+    "Path",
+    "Slice",
+    "Scope",
+    "Link",
+    "Match",
+    "Network",
+    "NetDev",
+}
+_EXEC_KEYS = {
+    "ExecStart",
+    "ExecStartPre",
+    "ExecStartPost",
+    "ExecStop",
+    "ExecStopPost",
+    "ExecReload",
+    "ExecCondition",
+}
+_TIMER_KEYS = {
+    "OnActiveSec",
+    "OnBootSec",
+    "OnStartupSec",
+    "OnUnitActiveSec",
+    "OnUnitInactiveSec",
+    "OnCalendar",
+    "OnClockChange",
+    "OnTimezoneChange",
+}
 
 
 @dataclass
@@ -100,15 +177,21 @@ def parse_unit(text: str) -> Unit:
             errors.append(("Not a `Key=Value` assignment.", lines.whole(start)))
             continue
         if not sections:
-            errors.append(("Assignment outside any section (add e.g. `[Service]` above it).", lines.whole(start)))
+            errors.append(
+                ("Assignment outside any section (add e.g. `[Service]` above it).", lines.whole(start))
+            )
             continue
         key = m.group(2)
-        value = " ".join(v.rstrip().removesuffix("\\").strip() for v in [m.group(3)] + value_lines[1:]).strip()
+        value = " ".join(
+            v.rstrip().removesuffix("\\").strip() for v in [m.group(3)] + value_lines[1:]
+        ).strip()
         kcol = len(m.group(1))
         vcol = m.start(3)
         end_line = start + len(value_lines) - 1
         vspan = Span(start, vcol, end_line, len(lines.get(end_line).rstrip()))
-        sections[-1].assignments.append(Assignment(key, value, start, Span.on_line(start, kcol, kcol + len(key)), vspan))
+        sections[-1].assignments.append(
+            Assignment(key, value, start, Span.on_line(start, kcol, kcol + len(key)), vspan)
+        )
     return Unit(sections, errors)
 
 
@@ -135,25 +218,48 @@ def analyse_unit(text: str, path: str = "") -> list[StaticFinding]:
     out = [finding(R_SYNTAX, msg, span) for msg, span in unit.errors]
     for s in unit.sections:
         if s.name not in _KNOWN_SECTIONS and not s.name.startswith("X-"):
-            out.append(finding(R_SYNTAX, f"Unknown section [{s.name}]: systemd ignores it (prefix custom sections "
-                               "with X-).", s.span, severity="warning"))
+            out.append(
+                finding(
+                    R_SYNTAX,
+                    f"Unknown section [{s.name}]: systemd ignores it (prefix custom sections with X-).",
+                    s.span,
+                    severity="warning",
+                )
+            )
     kind = unit_type(path, text)
     if kind == "service":
         out += _check_service(unit)
     if kind == "timer":
         timer = unit.section("Timer")
         if timer is not None and not any(a.key in _TIMER_KEYS and a.value for a in timer.assignments):
-            out.append(finding(R_TIMER, "The [Timer] section has no trigger (OnCalendar=, OnBootSec=, "
-                               "OnUnitActiveSec=, ...): the timer never fires.", timer.span))
+            out.append(
+                finding(
+                    R_TIMER,
+                    "The [Timer] section has no trigger (OnCalendar=, OnBootSec=, "
+                    "OnUnitActiveSec=, ...): the timer never fires.",
+                    timer.span,
+                )
+            )
     if kind in ("service", "socket", "timer", "path", "mount"):
         install = unit.section("Install")
-        targets = [a for a in (install.assignments if install else []) if a.key in ("WantedBy", "RequiredBy",
-                                                                                    "UpheldBy", "Alias", "Also")]
+        targets = [
+            a
+            for a in (install.assignments if install else [])
+            if a.key in ("WantedBy", "RequiredBy", "UpheldBy", "Alias", "Also")
+        ]
         if not any(a.value for a in targets):
-            anchor = install.span if install else (unit.sections[0].span if unit.sections else Span(0, 0, 0, 0))
-            out.append(finding(R_INSTALL, "No WantedBy= in [Install]: `systemctl enable` creates no link, so the unit "
-                               "does not start at boot (e.g. WantedBy=multi-user.target, or timers.target "
-                               "for a timer).", anchor))
+            anchor = (
+                install.span if install else (unit.sections[0].span if unit.sections else Span(0, 0, 0, 0))
+            )
+            out.append(
+                finding(
+                    R_INSTALL,
+                    "No WantedBy= in [Install]: `systemctl enable` creates no link, so the unit "
+                    "does not start at boot (e.g. WantedBy=multi-user.target, or timers.target "
+                    "for a timer).",
+                    anchor,
+                )
+            )
     return out
 
 
@@ -164,46 +270,99 @@ def _check_service(unit: Unit) -> list[StaticFinding]:
     out = []
     typ = (svc.last("Type").value if svc.last("Type") else "simple").lower()
     if not any(a.value for a in svc.all("ExecStart")) and typ != "oneshot":
-        out.append(finding(R_NO_EXEC, "This service has no ExecStart=: systemd refuses to start it.", svc.span))
+        out.append(
+            finding(R_NO_EXEC, "This service has no ExecStart=: systemd refuses to start it.", svc.span)
+        )
     if typ != "oneshot" and svc.last("Restart") is None:
-        out.append(finding(R_RESTART, "No Restart=: after a crash the service stays down. Use Restart=on-failure "
-                           "(with RestartSec=).", svc.span))
+        out.append(
+            finding(
+                R_RESTART,
+                "No Restart=: after a crash the service stays down. Use Restart=on-failure "
+                "(with RestartSec=).",
+                svc.span,
+            )
+        )
     user = svc.last("User")
     if _yes(svc.last("DynamicUser")):
         pass
     elif user is None or not user.value:
-        out.append(finding(R_ROOT, "No User= (or DynamicUser=yes): the service runs as root, so any bug in it is a "
-                           "root compromise.", svc.span))
+        out.append(
+            finding(
+                R_ROOT,
+                "No User= (or DynamicUser=yes): the service runs as root, so any bug in it is a "
+                "root compromise.",
+                svc.span,
+            )
+        )
     elif user.value in ("root", "0"):
         out.append(finding(R_ROOT, "User=root: the service runs as root.", user.value_span))
     if not _yes(svc.last("NoNewPrivileges")) and not _yes(svc.last("DynamicUser")):
-        out.append(finding(R_NNP, "NoNewPrivileges=yes is not set: the service and its children can gain privileges "
-                           "through setuid binaries.", svc.span))
+        out.append(
+            finding(
+                R_NNP,
+                "NoNewPrivileges=yes is not set: the service and its children can gain privileges "
+                "through setuid binaries.",
+                svc.span,
+            )
+        )
     protect = svc.last("ProtectSystem")
     if protect is None or protect.value.lower() in ("", "no", "false", "0"):
-        out.append(finding(R_PROTECT, "ProtectSystem= is not set: the service can modify /usr, /boot and /etc. Use "
-                           "ProtectSystem=strict (with ReadWritePaths=) or full.", svc.span))
+        out.append(
+            finding(
+                R_PROTECT,
+                "ProtectSystem= is not set: the service can modify /usr, /boot and /etc. Use "
+                "ProtectSystem=strict (with ReadWritePaths=) or full.",
+                svc.span,
+            )
+        )
     if not _yes(svc.last("PrivateTmp")) and not _yes(svc.last("DynamicUser")):
-        out.append(finding(R_PRIVATE_TMP, "PrivateTmp=yes is not set: /tmp is shared with other services "
-                           "(symlink and snooping attacks).", svc.span))
+        out.append(
+            finding(
+                R_PRIVATE_TMP,
+                "PrivateTmp=yes is not set: /tmp is shared with other services "
+                "(symlink and snooping attacks).",
+                svc.span,
+            )
+        )
     if typ == "forking" and svc.last("PIDFile") is None:
-        out.append(finding(R_PIDFILE, "Type=forking without PIDFile=: systemd guesses the main PID, and restarts or "
-                           "stops can hit the wrong process.", svc.last("Type").value_span))
+        out.append(
+            finding(
+                R_PIDFILE,
+                "Type=forking without PIDFile=: systemd guesses the main PID, and restarts or "
+                "stops can hit the wrong process.",
+                svc.last("Type").value_span,
+            )
+        )
     for a in svc.assignments:
         if a.key in _EXEC_KEYS and a.value:
             cmd = a.value.lstrip("@-:+!")
             if cmd and not cmd.startswith("/") and not cmd.startswith("$"):
                 exe = cmd.split()[0]
-                span = Span.on_line(a.line, a.value_span.col + (len(a.value) - len(a.value.lstrip("@-:+!"))),
-                                    a.value_span.col + (len(a.value) - len(cmd)) + len(exe))
-                out.append(finding(R_RELATIVE, f"{a.key}=`{exe}` is not an absolute path: systemd only searches a "
-                                   "fixed set of directories and older versions reject it. Write the full path.", span))
+                span = Span.on_line(
+                    a.line,
+                    a.value_span.col + (len(a.value) - len(a.value.lstrip("@-:+!"))),
+                    a.value_span.col + (len(a.value) - len(cmd)) + len(exe),
+                )
+                out.append(
+                    finding(
+                        R_RELATIVE,
+                        f"{a.key}=`{exe}` is not an absolute path: systemd only searches a "
+                        "fixed set of directories and older versions reject it. Write the full path.",
+                        span,
+                    )
+                )
         if a.key == "Environment":
             for m in re.finditer(r"\"([^\"]*)\"|(\S+)", a.value):
                 pair = m.group(1) if m.group(1) is not None else m.group(2)
                 k, eq, v = pair.partition("=")
                 if eq and is_literal_secret(k, v):
-                    out.append(finding(R_SECRET, f"`{k}` is a credential in Environment=: any local user can read it "
-                                       "with `systemctl show`. Use LoadCredential= or an EnvironmentFile= readable "
-                                       "only by root.", a.value_span))
+                    out.append(
+                        finding(
+                            R_SECRET,
+                            f"`{k}` is a credential in Environment=: any local user can read it "
+                            "with `systemctl show`. Use LoadCredential= or an EnvironmentFile= readable "
+                            "only by root.",
+                            a.value_span,
+                        )
+                    )
     return out

@@ -16,9 +16,13 @@ CONFIGS = Path(__file__).resolve().parents[1] / "data" / "configs"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "lsp"],
-                            server_env={**os.environ, "PYTHONPATH": os.pathsep.join(
-                                [str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)})
+SERVER = ClientServerConfig(
+    server_command=[sys.executable, "-m", "lsp"],
+    server_env={
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+    },
+)
 
 
 @pytest_lsp.fixture(config=SERVER)
@@ -26,11 +30,15 @@ async def client(lsp_client: LanguageClient):
     """A VS Code-like client (workspace/configuration, work-done progress) with default settings; tests set
     the `aletheia` section with ``client.set_configuration(..., section="aletheia")`` before they act."""
     _fix_code_action_union(lsp_client)
-    lsp_client.set_configuration({"endpoint": "http://127.0.0.1:9/v1", "requestTimeout": 5}, section="aletheia")
-    await lsp_client.initialize_session(types.InitializeParams(
-        capabilities=client_capabilities("visual-studio-code"),
-        root_uri=ROOT.as_uri(),
-    ))
+    lsp_client.set_configuration(
+        {"endpoint": "http://127.0.0.1:9/v1", "requestTimeout": 5}, section="aletheia"
+    )
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"),
+            root_uri=ROOT.as_uri(),
+        )
+    )
     yield
     await lsp_client.shutdown_session()
 
@@ -48,9 +56,14 @@ def _fix_code_action_union(client: LanguageClient) -> None:
     conv.register_structure_hook(Union[types.Command, types.CodeAction], hook)  # noqa: UP007 - typing.Union key
 
 
-def open_document(client: LanguageClient, uri: str, text: str, language_id: str = "plaintext", version: int = 1):
-    client.text_document_did_open(types.DidOpenTextDocumentParams(
-        text_document=types.TextDocumentItem(uri=uri, language_id=language_id, version=version, text=text)))
+def open_document(
+    client: LanguageClient, uri: str, text: str, language_id: str = "plaintext", version: int = 1
+):
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id=language_id, version=version, text=text)
+        )
+    )
 
 
 async def wait_for_diagnostics(client: LanguageClient, uri: str, timeout: float = 15.0):

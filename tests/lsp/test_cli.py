@@ -17,8 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lsp", *args], capture_output=True, text=True, cwd=ROOT, timeout=120,
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "lsp", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_text_output_and_exit_code_1_on_errors():
@@ -40,12 +46,17 @@ def test_warnings_only_exit_0(capsys):
 
 
 def test_json_output(capsys):
-    assert main(["check", "--format", "json", str(CONFIGS / "deployment.yaml"), str(CONFIGS / "broken.json")]) == 1
+    assert (
+        main(["check", "--format", "json", str(CONFIGS / "deployment.yaml"), str(CONFIGS / "broken.json")])
+        == 1
+    )
     data = json.loads(capsys.readouterr().out)
     files = {Path(f["path"]).name: f for f in data["files"]}
     assert files["deployment.yaml"]["kind"] == "kubernetes"
     priv = next(f for f in files["deployment.yaml"]["findings"] if f["rule"] == "K8S004")
-    assert priv["severity"] == "error" and priv["line"] == 39 and priv["fix"]["edits"][0]["new_text"] == "false"
+    assert (
+        priv["severity"] == "error" and priv["line"] == 39 and priv["fix"]["edits"][0]["new_text"] == "false"
+    )
     assert files["broken.json"]["findings"][0]["rule"] == "SYN002"
 
 
@@ -54,26 +65,45 @@ SARIF_SCHEMA_SUBSET = {  # the parts of SARIF 2.1.0 that code-scanning uploads c
     "required": ["version", "runs"],
     "properties": {
         "version": {"const": "2.1.0"},
-        "runs": {"type": "array", "items": {
-            "type": "object", "required": ["tool", "results"],
-            "properties": {
-                "tool": {"type": "object", "required": ["driver"], "properties": {"driver": {
-                    "type": "object", "required": ["name", "rules"]}}},
-                "results": {"type": "array", "items": {
-                    "type": "object", "required": ["ruleId", "level", "message", "locations"],
-                    "properties": {
-                        "level": {"enum": ["error", "warning", "note", "none"]},
-                        "message": {"type": "object", "required": ["text"]},
-                        "locations": {"type": "array", "minItems": 1, "items": {"type": "object", "required": [
-                            "physicalLocation"]}},
-                    }}},
-            }}},
+        "runs": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["tool", "results"],
+                "properties": {
+                    "tool": {
+                        "type": "object",
+                        "required": ["driver"],
+                        "properties": {"driver": {"type": "object", "required": ["name", "rules"]}},
+                    },
+                    "results": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["ruleId", "level", "message", "locations"],
+                            "properties": {
+                                "level": {"enum": ["error", "warning", "note", "none"]},
+                                "message": {"type": "object", "required": ["text"]},
+                                "locations": {
+                                    "type": "array",
+                                    "minItems": 1,
+                                    "items": {"type": "object", "required": ["physicalLocation"]},
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
     },
 }
 
 
 def test_sarif_output(capsys):
-    assert main(["check", "--format", "sarif", str(CONFIGS / "nginx.conf"), str(CONFIGS / "docker-compose.yml")]) == 1
+    assert (
+        main(["check", "--format", "sarif", str(CONFIGS / "nginx.conf"), str(CONFIGS / "docker-compose.yml")])
+        == 1
+    )
     sarif = json.loads(capsys.readouterr().out)
     jsonschema.validate(sarif, SARIF_SCHEMA_SUBSET)
     run_ = sarif["runs"][0]
@@ -85,7 +115,10 @@ def test_sarif_output(capsys):
         region = r["locations"][0]["physicalLocation"]["region"]
         assert region["startLine"] >= 1 and region["startColumn"] >= 1
     alias = next(r for r in results if r["ruleId"] == "NGX006")
-    assert alias["level"] == "error" and alias["fixes"][0]["artifactChanges"][0]["replacements"][0]["insertedContent"]["text"] == "/"
+    assert (
+        alias["level"] == "error"
+        and alias["fixes"][0]["artifactChanges"][0]["replacements"][0]["insertedContent"]["text"] == "/"
+    )
 
 
 def test_missing_file_and_directory_exit_2():

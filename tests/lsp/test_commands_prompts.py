@@ -20,8 +20,10 @@ from lsp.logs import analyse_log, context_excerpt
 from .conftest import CONFIGS, open_document, wait_for_diagnostics
 from .test_server_diagnostics import LOG
 
-REVIEW_ANSWER = ("- line 5: [DF011] The password is baked into the image. Fix: pass it at run time.\n"
-                 "- line 2: The base image is unpinned. Fix: use python:3.12-slim.\n\nSummary: two defects.")
+REVIEW_ANSWER = (
+    "- line 5: [DF011] The password is baked into the image. Fix: pass it at run time.\n"
+    "- line 2: The base image is unpinned. Fix: use python:3.12-slim.\n\nSummary: two defects."
+)
 
 
 class RecordingEndpoint:
@@ -41,7 +43,9 @@ class RecordingEndpoint:
                 outer.bodies.append(body)
                 time.sleep(outer.delay)
                 if outer.status != 200:
-                    payload = json.dumps({"error": {"message": f"model {body['model']!r} not found"}}).encode()
+                    payload = json.dumps(
+                        {"error": {"message": f"model {body['model']!r} not found"}}
+                    ).encode()
                     self.send_response(outer.status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(payload)))
@@ -52,9 +56,15 @@ class RecordingEndpoint:
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
                 for i in range(0, len(outer.answer), 7):
-                    chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
-                             "choices": [{"index": 0, "delta": {"content": outer.answer[i:i + 7]},
-                                          "finish_reason": None}]}
+                    chunk = {
+                        "id": "x",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": body["model"],
+                        "choices": [
+                            {"index": 0, "delta": {"content": outer.answer[i : i + 7]}, "finish_reason": None}
+                        ],
+                    }
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.write(b"data: [DONE]\n\n")
 
@@ -75,18 +85,24 @@ def endpoint():
 
 
 def execute(client: LanguageClient, command: str, arg: dict):
-    return client.workspace_execute_command_async(types.ExecuteCommandParams(command=command, arguments=[arg]))
+    return client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=command, arguments=[arg])
+    )
 
 
 async def test_review_sends_the_shared_task_prompt(client: LanguageClient, endpoint):
-    client.set_configuration({"endpoint": endpoint.base_url, "model": "tuned", "maxTokens": 77}, section="aletheia")
+    client.set_configuration(
+        {"endpoint": endpoint.base_url, "model": "tuned", "maxTokens": 77}, section="aletheia"
+    )
     path = CONFIGS / "Dockerfile"
     text = path.read_text()
     open_document(client, path.as_uri(), text, "dockerfile")
     result = await execute(client, "aletheia.review", {"uri": path.as_uri()})
     (body,) = endpoint.bodies
-    findings = tuple(Finding(line=f.span.line + 1, message=f.message, rule=f.rule)
-                     for f in analyse(text, str(path)).findings)
+    findings = tuple(
+        Finding(line=f.span.line + 1, message=f.message, rule=f.rule)
+        for f in analyse(text, str(path)).findings
+    )
     expected = ConfigReviewTask(kind="dockerfile", content=text, path="Dockerfile", static_findings=findings)
     assert body["messages"] == expected.messages()
     assert (body["model"], body["max_tokens"], body["stream"]) == ("tuned", 77, True)
@@ -99,14 +115,24 @@ async def test_ask_with_selection_sends_question_task(client: LanguageClient, en
     path = CONFIGS / "deployment.yaml"
     open_document(client, path.as_uri(), path.read_text(), "yaml")
     await wait_for_diagnostics(client, path.as_uri())
-    await execute(client, "aletheia.ask", {"question": " Why is this risky? ", "uri": path.as_uri(),
-                                           "selection": "privileged: true"})
-    expected = QuestionTask(question="Why is this risky?", context="privileged: true", path="deployment.yaml",
-                            language="yaml")
+    await execute(
+        client,
+        "aletheia.ask",
+        {"question": " Why is this risky? ", "uri": path.as_uri(), "selection": "privileged: true"},
+    )
+    expected = QuestionTask(
+        question="Why is this risky?", context="privileged: true", path="deployment.yaml", language="yaml"
+    )
     assert endpoint.bodies[0]["messages"] == expected.messages()
-    await execute(client, "aletheia.ask", {"question": "Explain", "uri": path.as_uri(),
-                                           "range": {"start": {"line": 38, "character": 12},
-                                                     "end": {"line": 38, "character": 28}}})
+    await execute(
+        client,
+        "aletheia.ask",
+        {
+            "question": "Explain",
+            "uri": path.as_uri(),
+            "range": {"start": {"line": 38, "character": 12}, "end": {"line": 38, "character": 28}},
+        },
+    )
     assert endpoint.bodies[1]["messages"][1]["content"].endswith("```yaml\nprivileged: true\n```")
 
 
@@ -118,13 +144,22 @@ async def test_explain_sends_log_task_with_group_and_excerpt(client: LanguageCli
     await wait_for_diagnostics(client, uri)
     group = analyse_log(LOG, source="/tmp/aletheia-prompt/app.log").error_groups[0]
     result = await execute(client, "aletheia.explainLogError", {"uri": uri, "line": group.first_line})
-    excerpt, first = context_excerpt(LOG, group.first_line, before=10,
-                                     after=max(10, (group.stack_trace or [0])[-1] - group.first_line + 2))
-    expected = LogAnalysisTask(excerpt=excerpt, source="app.log", first_line=first,
-                               error_summary=f"{group.count} occurrence(s) of: {group.template}",
-                               focus_lines=tuple([group.first_line] + group.stack_trace[:3]))
+    excerpt, first = context_excerpt(
+        LOG, group.first_line, before=10, after=max(10, (group.stack_trace or [0])[-1] - group.first_line + 2)
+    )
+    expected = LogAnalysisTask(
+        excerpt=excerpt,
+        source="app.log",
+        first_line=first,
+        error_summary=f"{group.count} occurrence(s) of: {group.template}",
+        focus_lines=tuple([group.first_line] + group.stack_trace[:3]),
+    )
     assert endpoint.bodies[0]["messages"] == expected.messages()
-    assert result["parsed"] == {"rootCause": "pool exhausted.", "evidenceLines": [2, 3], "fix": "raise the pool size."}
+    assert result["parsed"] == {
+        "rootCause": "pool exhausted.",
+        "evidenceLines": [2, 3],
+        "fix": "raise the pool size.",
+    }
 
 
 async def test_model_error_is_reported_clearly(client: LanguageClient):
@@ -149,8 +184,10 @@ async def test_request_timeout(client: LanguageClient):
 
 
 async def test_disabled_features_refuse(client: LanguageClient, endpoint):
-    client.set_configuration({"endpoint": endpoint.base_url, "ask": {"enabled": False},
-                              "logAnalysis": {"enabled": False}}, section="aletheia")
+    client.set_configuration(
+        {"endpoint": endpoint.base_url, "ask": {"enabled": False}, "logAnalysis": {"enabled": False}},
+        section="aletheia",
+    )
     with pytest.raises(Exception, match="ask.enabled is false"):
         await execute(client, "aletheia.ask", {"question": "hi"})
     with pytest.raises(Exception, match="logAnalysis.enabled is false"):

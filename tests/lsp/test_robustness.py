@@ -15,14 +15,45 @@ from lsp.analysers.findings import split_lines
 
 from .test_rules import CASES, COMPOSE_OK, DOCKER_OK, K8S_OK_DOC, NGINX_OK, SERVICE_OK
 
-PATHS = ["Dockerfile", "deploy.yaml", "docker-compose.yml", "nginx.conf", "api.service", "x.timer", "a.json",
-         "a.toml", "notes.txt", ""]
-SAMPLES = [(DOCKER_OK, "Dockerfile"), (K8S_OK_DOC, "deploy.yaml"), (COMPOSE_OK, "compose.yaml"),
-           (NGINX_OK, "nginx.conf"), (SERVICE_OK, "api.service")]
+PATHS = [
+    "Dockerfile",
+    "deploy.yaml",
+    "docker-compose.yml",
+    "nginx.conf",
+    "api.service",
+    "x.timer",
+    "a.json",
+    "a.toml",
+    "notes.txt",
+    "",
+]
+SAMPLES = [
+    (DOCKER_OK, "Dockerfile"),
+    (K8S_OK_DOC, "deploy.yaml"),
+    (COMPOSE_OK, "compose.yaml"),
+    (NGINX_OK, "nginx.conf"),
+    (SERVICE_OK, "api.service"),
+]
 # characters that matter to the parsers
-TOKENS = st.sampled_from(list("{}[]:;=#\"'\\-|&$ \t\n\r") + ["FROM ", "RUN ", "apiVersion: ", "kind: ",
-                                                                "server ", "location ", "[Service]", "---\n",
-                                                                "\x00", "\ufffd", "é", "\u2028", "a", "1"])
+TOKENS = st.sampled_from(
+    list("{}[]:;=#\"'\\-|&$ \t\n\r")
+    + [
+        "FROM ",
+        "RUN ",
+        "apiVersion: ",
+        "kind: ",
+        "server ",
+        "location ",
+        "[Service]",
+        "---\n",
+        "\x00",
+        "\ufffd",
+        "é",
+        "\u2028",
+        "a",
+        "1",
+    ]
+)
 SNIPPETS = st.lists(TOKENS, max_size=80).map("".join)
 
 
@@ -72,15 +103,31 @@ def test_binary_content_is_not_analysed():
     assert [f.rule for f in result.findings] == ["GEN002"]
 
 
-@pytest.mark.parametrize("text,path", [
-    ("[" * 100_000, "a.json"), ("a = " + "[" * 100_000, "a.toml"), ("[" * 100_000, "a.yaml"),
-    ("{" * 100_000, "a.yaml"), ("".join(" " * i + "a:\n" for i in range(3000)), "a.yaml"),
-    ("server {" * 20_000, "nginx.conf"), ("}" * 10_000, "nginx.conf"), ("RUN \\\n" * 20_000, "Dockerfile"),
-    ("FROM a\nRUN " + "apt-get " * 20_000, "Dockerfile"), ("[Service]\nExecStart=\\\n" * 5000, "a.service"),
-    ("a" * 3_000_000, "Dockerfile"), ("", "Dockerfile"), ("", "a.yaml"), ("", "nginx.conf"), ("", "a.service"),
-    ("\n\n\n", "a.json"), ("---\n---\n", "a.yaml"), ("&a [*a, *a]\nb: *a\n", "a.yaml"),
-    ("a: &x [1]\nb: *x\n" + "c: [*x, *x, *x, *x]\n" * 100, "a.yaml"), ("!!python/object:os.system x", "a.yaml"),
-])
+@pytest.mark.parametrize(
+    "text,path",
+    [
+        ("[" * 100_000, "a.json"),
+        ("a = " + "[" * 100_000, "a.toml"),
+        ("[" * 100_000, "a.yaml"),
+        ("{" * 100_000, "a.yaml"),
+        ("".join(" " * i + "a:\n" for i in range(3000)), "a.yaml"),
+        ("server {" * 20_000, "nginx.conf"),
+        ("}" * 10_000, "nginx.conf"),
+        ("RUN \\\n" * 20_000, "Dockerfile"),
+        ("FROM a\nRUN " + "apt-get " * 20_000, "Dockerfile"),
+        ("[Service]\nExecStart=\\\n" * 5000, "a.service"),
+        ("a" * 3_000_000, "Dockerfile"),
+        ("", "Dockerfile"),
+        ("", "a.yaml"),
+        ("", "nginx.conf"),
+        ("", "a.service"),
+        ("\n\n\n", "a.json"),
+        ("---\n---\n", "a.yaml"),
+        ("&a [*a, *a]\nb: *a\n", "a.yaml"),
+        ("a: &x [1]\nb: *x\n" + "c: [*x, *x, *x, *x]\n" * 100, "a.yaml"),
+        ("!!python/object:os.system x", "a.yaml"),
+    ],
+)
 def test_nasty_inputs(text, path):
     check(text, path)
 
@@ -101,14 +148,26 @@ def test_analyser_bug_becomes_a_finding(monkeypatch):
     assert [f.rule for f in result.findings] == ["GEN004"] and "boom" in result.findings[0].message
 
 
-@pytest.mark.parametrize("path,text,kind", [
-    ("Dockerfile", "", "dockerfile"), ("build/api.dockerfile", "", "dockerfile"), ("Dockerfile.prod", "", "dockerfile"),
-    ("docker-compose.override.yml", "", "compose"), ("compose.yaml", "", "compose"), ("x/app.service", "", "systemd"),
-    ("/etc/nginx/sites-available/shop", "", "nginx"), ("conf.d/site.conf", "server {\n listen 80;\n}\n", "nginx"),
-    ("app.conf", "key = value\n", "other"), ("noext", "FROM alpine:3\n", "dockerfile"),
-    ("noext", "[Unit]\nDescription=x\n", "systemd"), ("app.log", "", "log"), ("a.json", "", "json"),
-    ("a.toml", "", "toml"), ("a.yml", "", "yaml"),
-])
+@pytest.mark.parametrize(
+    "path,text,kind",
+    [
+        ("Dockerfile", "", "dockerfile"),
+        ("build/api.dockerfile", "", "dockerfile"),
+        ("Dockerfile.prod", "", "dockerfile"),
+        ("docker-compose.override.yml", "", "compose"),
+        ("compose.yaml", "", "compose"),
+        ("x/app.service", "", "systemd"),
+        ("/etc/nginx/sites-available/shop", "", "nginx"),
+        ("conf.d/site.conf", "server {\n listen 80;\n}\n", "nginx"),
+        ("app.conf", "key = value\n", "other"),
+        ("noext", "FROM alpine:3\n", "dockerfile"),
+        ("noext", "[Unit]\nDescription=x\n", "systemd"),
+        ("app.log", "", "log"),
+        ("a.json", "", "json"),
+        ("a.toml", "", "toml"),
+        ("a.yml", "", "yaml"),
+    ],
+)
 def test_detect_kind(path, text, kind):
     assert detect_kind(path, text) == kind
 

@@ -101,7 +101,7 @@ def service(old: str, new: str) -> str:
     return SERVICE_OK.replace(old, new)
 
 
-DOCKER_OK = "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nUSER 1000\nHEALTHCHECK CMD [\"true\"]\nCMD [\"python\", \"app.py\"]\n"
+DOCKER_OK = 'FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nUSER 1000\nHEALTHCHECK CMD ["true"]\nCMD ["python", "app.py"]\n'
 
 
 def docker(old: str, new: str) -> str:
@@ -113,80 +113,222 @@ def docker(old: str, new: str) -> str:
 CASES: dict[str, tuple[str, str, str]] = {
     "DF001": ("Dockerfile", docker("python:3.12-slim", "python"), DOCKER_OK),
     "DF002": ("Dockerfile", docker("USER 1000\n", ""), DOCKER_OK),
-    "DF003": ("Dockerfile", docker("COPY . .", "RUN apt-get install -y curl && rm -rf /var/lib/apt/lists/*"),
-              docker("COPY . .", "RUN apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*")),
-    "DF004": ("Dockerfile", docker("COPY . .", "RUN apt-get update && apt-get install -y --no-install-recommends curl"),
-              docker("COPY . .", "RUN apt-get update && apt-get install -y --no-install-recommends curl \\\n"
-                                 "    && rm -rf /var/lib/apt/lists/*")),
-    "DF005": ("Dockerfile", docker("COPY . .", "RUN apt-get install --no-install-recommends curl"),
-              docker("COPY . .", "RUN apt-get -qy install --no-install-recommends curl")),
-    "DF006": ("Dockerfile", docker("COPY . .", "ADD app.py /app/"), docker("COPY . .", "ADD rootfs.tar.gz /")),
-    "DF007": ("Dockerfile", docker("COPY . .", "RUN sudo make install"), docker("COPY . .", "RUN make install")),
-    "DF008": ("Dockerfile", docker("COPY . .", "RUN pip install flask"),
-              docker("COPY . .", "RUN python -m pip install --no-cache-dir flask")),
-    "DF009": ("Dockerfile", docker("COPY . .", "RUN cd /src && make"), docker("COPY . .", "RUN make -C /src")),
+    "DF003": (
+        "Dockerfile",
+        docker("COPY . .", "RUN apt-get install -y curl && rm -rf /var/lib/apt/lists/*"),
+        docker(
+            "COPY . .", "RUN apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*"
+        ),
+    ),
+    "DF004": (
+        "Dockerfile",
+        docker("COPY . .", "RUN apt-get update && apt-get install -y --no-install-recommends curl"),
+        docker(
+            "COPY . .",
+            "RUN apt-get update && apt-get install -y --no-install-recommends curl \\\n"
+            "    && rm -rf /var/lib/apt/lists/*",
+        ),
+    ),
+    "DF005": (
+        "Dockerfile",
+        docker("COPY . .", "RUN apt-get install --no-install-recommends curl"),
+        docker("COPY . .", "RUN apt-get -qy install --no-install-recommends curl"),
+    ),
+    "DF006": (
+        "Dockerfile",
+        docker("COPY . .", "ADD app.py /app/"),
+        docker("COPY . .", "ADD rootfs.tar.gz /"),
+    ),
+    "DF007": (
+        "Dockerfile",
+        docker("COPY . .", "RUN sudo make install"),
+        docker("COPY . .", "RUN make install"),
+    ),
+    "DF008": (
+        "Dockerfile",
+        docker("COPY . .", "RUN pip install flask"),
+        docker("COPY . .", "RUN python -m pip install --no-cache-dir flask"),
+    ),
+    "DF009": (
+        "Dockerfile",
+        docker("COPY . .", "RUN cd /src && make"),
+        docker("COPY . .", "RUN make -C /src"),
+    ),
     "DF010": ("Dockerfile", docker('CMD ["python", "app.py"]', "CMD python app.py"), DOCKER_OK),
-    "DF011": ("Dockerfile", docker("COPY . .", "ENV API_TOKEN=abc123"), docker("COPY . .", "ENV API_TOKEN_FILE=/run/t")),
+    "DF011": (
+        "Dockerfile",
+        docker("COPY . .", "ENV API_TOKEN=abc123"),
+        docker("COPY . .", "ENV API_TOKEN_FILE=/run/t"),
+    ),
     "DF012": ("Dockerfile", docker('HEALTHCHECK CMD ["true"]\n', ""), DOCKER_OK),
     "DF013": ("Dockerfile", DOCKER_OK + 'CMD ["python", "other.py"]\n', DOCKER_OK),
-    "DF014": ("Dockerfile", docker("COPY . .", "MAINTAINER me@example.com"), docker("COPY . .", "LABEL maintainer=me")),
+    "DF014": (
+        "Dockerfile",
+        docker("COPY . .", "MAINTAINER me@example.com"),
+        docker("COPY . .", "LABEL maintainer=me"),
+    ),
     "DF015": ("Dockerfile", docker("COPY . .", "COPPY . ."), DOCKER_OK),
     "DF016": ("Dockerfile", "RUN echo hi\n" + DOCKER_OK, "ARG V=3.12\n" + DOCKER_OK),
     "DF017": ("Dockerfile", docker("WORKDIR /app", "WORKDIR app"), DOCKER_OK),
     "K8S001": ("d.yaml", k8s("            requests: {cpu: 100m, memory: 64Mi}\n", ""), K8S_OK_DOC),
     "K8S002": ("d.yaml", k8s("{memory: 128Mi}", "{cpu: 1}"), K8S_OK_DOC),
-    "K8S003": ("d.yaml", k8s("shop/api:1.2.3", "shop/api"), k8s("shop/api:1.2.3", "reg:5000/api@sha256:abcd")),
-    "K8S004": ("d.yaml", k8s("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: false\n            privileged: true"),
-               k8s("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: false\n            privileged: false")),
-    "K8S005": ("d.yaml", k8s("runAsNonRoot: true", "fsGroup: 2000"), k8s("runAsNonRoot: true", "runAsUser: 1000")),
-    "K8S006": ("d.yaml", k8s("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true"), K8S_OK_DOC),
-    "K8S007": ("d.yaml", k8s("      securityContext:\n        runAsNonRoot", "      hostPID: true\n      securityContext:\n        runAsNonRoot"),
-               k8s("      securityContext:\n        runAsNonRoot", "      hostPID: false\n      securityContext:\n        runAsNonRoot")),
-    "K8S008": ("d.yaml", K8S_OK_DOC + "      volumes:\n        - name: h\n          hostPath: {path: /etc}\n",
-               K8S_OK_DOC + "      volumes:\n        - name: h\n          emptyDir: {}\n"),
+    "K8S003": (
+        "d.yaml",
+        k8s("shop/api:1.2.3", "shop/api"),
+        k8s("shop/api:1.2.3", "reg:5000/api@sha256:abcd"),
+    ),
+    "K8S004": (
+        "d.yaml",
+        k8s(
+            "allowPrivilegeEscalation: false", "allowPrivilegeEscalation: false\n            privileged: true"
+        ),
+        k8s(
+            "allowPrivilegeEscalation: false",
+            "allowPrivilegeEscalation: false\n            privileged: false",
+        ),
+    ),
+    "K8S005": (
+        "d.yaml",
+        k8s("runAsNonRoot: true", "fsGroup: 2000"),
+        k8s("runAsNonRoot: true", "runAsUser: 1000"),
+    ),
+    "K8S006": (
+        "d.yaml",
+        k8s("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true"),
+        K8S_OK_DOC,
+    ),
+    "K8S007": (
+        "d.yaml",
+        k8s(
+            "      securityContext:\n        runAsNonRoot",
+            "      hostPID: true\n      securityContext:\n        runAsNonRoot",
+        ),
+        k8s(
+            "      securityContext:\n        runAsNonRoot",
+            "      hostPID: false\n      securityContext:\n        runAsNonRoot",
+        ),
+    ),
+    "K8S008": (
+        "d.yaml",
+        K8S_OK_DOC + "      volumes:\n        - name: h\n          hostPath: {path: /etc}\n",
+        K8S_OK_DOC + "      volumes:\n        - name: h\n          emptyDir: {}\n",
+    ),
     "K8S009": ("d.yaml", k8s("          livenessProbe: {httpGet: {path: /h, port: 80}}\n", ""), K8S_OK_DOC),
     "K8S010": ("d.yaml", k8s("          readinessProbe: {httpGet: {path: /r, port: 80}}\n", ""), K8S_OK_DOC),
-    "K8S011": ("d.yaml", k8s("          resources:", "          env:\n            - {name: DB_PASSWORD, value: hunter2}\n          resources:"),
-               k8s("          resources:", "          env:\n            - {name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: pw}}}\n          resources:")),
+    "K8S011": (
+        "d.yaml",
+        k8s(
+            "          resources:",
+            "          env:\n            - {name: DB_PASSWORD, value: hunter2}\n          resources:",
+        ),
+        k8s(
+            "          resources:",
+            "          env:\n            - {name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: pw}}}\n          resources:",
+        ),
+    ),
     "K8S012": ("d.yaml", k8s("  namespace: shop\n", ""), K8S_OK_DOC),
-    "K8S013": ("d.yaml", k8s("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: false\n            capabilities: {add: [SYS_ADMIN]}"),
-               k8s("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: false\n            capabilities: {add: [NET_BIND_SERVICE]}")),
+    "K8S013": (
+        "d.yaml",
+        k8s(
+            "allowPrivilegeEscalation: false",
+            "allowPrivilegeEscalation: false\n            capabilities: {add: [SYS_ADMIN]}",
+        ),
+        k8s(
+            "allowPrivilegeEscalation: false",
+            "allowPrivilegeEscalation: false\n            capabilities: {add: [NET_BIND_SERVICE]}",
+        ),
+    ),
     "K8S014": ("d.yaml", k8s("  name: api\n", ""), K8S_OK_DOC),
     "DC001": ("compose.yaml", compose("    restart:", "    privileged: true\n    restart:"), COMPOSE_OK),
     "DC002": ("compose.yaml", compose("postgres:16.4", "postgres:latest"), COMPOSE_OK),
-    "DC003": ("compose.yaml", compose('"127.0.0.1:5432:5432"', '"5432:5432"'), compose('"127.0.0.1:5432:5432"', '"8080:80"')),
+    "DC003": (
+        "compose.yaml",
+        compose('"127.0.0.1:5432:5432"', '"5432:5432"'),
+        compose('"127.0.0.1:5432:5432"', '"8080:80"'),
+    ),
     "DC004": ("compose.yaml", compose("${POSTGRES_PASSWORD}", "s3cret"), COMPOSE_OK),
     "DC005": ("compose.yaml", compose("    restart: unless-stopped\n", ""), COMPOSE_OK),
-    "DC006": ("compose.yaml", COMPOSE_OK + "    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock\n",
-              COMPOSE_OK + "    volumes:\n      - ./data:/data\n"),
-    "DC007": ("compose.yaml", COMPOSE_OK + "    network_mode: host\n", COMPOSE_OK + "    network_mode: bridge\n"),
+    "DC006": (
+        "compose.yaml",
+        COMPOSE_OK + "    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock\n",
+        COMPOSE_OK + "    volumes:\n      - ./data:/data\n",
+    ),
+    "DC007": (
+        "compose.yaml",
+        COMPOSE_OK + "    network_mode: host\n",
+        COMPOSE_OK + "    network_mode: bridge\n",
+    ),
     "DC008": ("compose.yaml", 'version: "3.8"\n' + COMPOSE_OK, COMPOSE_OK),
-    "DC009": ("compose.yaml", COMPOSE_OK + "    cap_add: [NET_ADMIN]\n", COMPOSE_OK + "    cap_add: [NET_BIND_SERVICE]\n"),
+    "DC009": (
+        "compose.yaml",
+        COMPOSE_OK + "    cap_add: [NET_ADMIN]\n",
+        COMPOSE_OK + "    cap_add: [NET_BIND_SERVICE]\n",
+    ),
     "NGX001": ("nginx.conf", nginx("server_tokens off", "server_tokens on"), NGINX_OK),
     "NGX002": ("nginx.conf", nginx("TLSv1.2 TLSv1.3", "TLSv1.1 TLSv1.2"), NGINX_OK),
     "NGX003": ("nginx.conf", nginx("autoindex off", "autoindex on"), NGINX_OK),
     "NGX004": ("nginx.conf", nginx("    client_max_body_size 10m;\n", ""), NGINX_OK),
-    "NGX005": ("nginx.conf", nginx("            alias /srv/static/;", "            alias /srv/static/;\n            add_header Cache-Control public;"),
-               nginx("            alias /srv/static/;", "            alias /srv/static/;\n            add_header Cache-Control public;\n"
-                     "            add_header X-Frame-Options DENY;")),
-    "NGX006": ("nginx.conf", nginx("location /static/", "location /static"), nginx("alias /srv/static/;", "root /srv;")),
-    "NGX007": ("nginx.conf", nginx("            proxy_set_header Host $host;\n", "            proxy_set_header X-Real-IP $remote_addr;\n"),
-               nginx("            proxy_set_header Host $host;\n", "").replace("    server {\n", "    server {\n        proxy_set_header Host $host;\n")),
+    "NGX005": (
+        "nginx.conf",
+        nginx(
+            "            alias /srv/static/;",
+            "            alias /srv/static/;\n            add_header Cache-Control public;",
+        ),
+        nginx(
+            "            alias /srv/static/;",
+            "            alias /srv/static/;\n            add_header Cache-Control public;\n"
+            "            add_header X-Frame-Options DENY;",
+        ),
+    ),
+    "NGX006": (
+        "nginx.conf",
+        nginx("location /static/", "location /static"),
+        nginx("alias /srv/static/;", "root /srv;"),
+    ),
+    "NGX007": (
+        "nginx.conf",
+        nginx(
+            "            proxy_set_header Host $host;\n",
+            "            proxy_set_header X-Real-IP $remote_addr;\n",
+        ),
+        nginx("            proxy_set_header Host $host;\n", "").replace(
+            "    server {\n", "    server {\n        proxy_set_header Host $host;\n"
+        ),
+    ),
     "NGX008": ("nginx.conf", nginx("HIGH:!aNULL:!MD5:!RC4", "HIGH:RC4-SHA"), NGINX_OK),
     "NGX009": ("nginx.conf", nginx("autoindex off;", "autoindex off"), NGINX_OK),
-    "SD001": ("api.service", service("Restart=on-failure\n", ""), service("Type=simple", "Type=oneshot").replace("Restart=on-failure\n", "")),
+    "SD001": (
+        "api.service",
+        service("Restart=on-failure\n", ""),
+        service("Type=simple", "Type=oneshot").replace("Restart=on-failure\n", ""),
+    ),
     "SD002": ("api.service", service("User=api\n", ""), service("User=api", "DynamicUser=yes")),
     "SD003": ("api.service", service("NoNewPrivileges=yes\n", ""), SERVICE_OK),
     "SD004": ("api.service", service("ProtectSystem=strict", "ProtectSystem=no"), SERVICE_OK),
     "SD005": ("api.service", service("PrivateTmp=yes\n", ""), SERVICE_OK),
-    "SD006": ("api.service", service("ExecStart=/usr/bin/api", "ExecStart=-api"), service("ExecStart=/usr/bin/api", "ExecStart=-/usr/bin/api")),
-    "SD007": ("api.service", service("Type=simple", "Type=forking"), service("Type=simple", "Type=forking\nPIDFile=/run/api.pid")),
+    "SD006": (
+        "api.service",
+        service("ExecStart=/usr/bin/api", "ExecStart=-api"),
+        service("ExecStart=/usr/bin/api", "ExecStart=-/usr/bin/api"),
+    ),
+    "SD007": (
+        "api.service",
+        service("Type=simple", "Type=forking"),
+        service("Type=simple", "Type=forking\nPIDFile=/run/api.pid"),
+    ),
     "SD008": ("api.service", service("WantedBy=multi-user.target\n", ""), SERVICE_OK),
     "SD009": ("api.service", "Description=x\n" + SERVICE_OK, SERVICE_OK),
     "SD010": ("api.service", service("ExecStart=/usr/bin/api --port 8000\n", ""), SERVICE_OK),
-    "SD011": ("nightly.timer", "[Timer]\nPersistent=true\n[Install]\nWantedBy=timers.target\n",
-              "[Timer]\nOnCalendar=daily\n[Install]\nWantedBy=timers.target\n"),
-    "SD012": ("api.service", service("LOG_LEVEL=info", "DB_PASSWORD=hunter2"), service("LOG_LEVEL=info", "DB_PASSWORD_FILE=/run/pw")),
+    "SD011": (
+        "nightly.timer",
+        "[Timer]\nPersistent=true\n[Install]\nWantedBy=timers.target\n",
+        "[Timer]\nOnCalendar=daily\n[Install]\nWantedBy=timers.target\n",
+    ),
+    "SD012": (
+        "api.service",
+        service("LOG_LEVEL=info", "DB_PASSWORD=hunter2"),
+        service("LOG_LEVEL=info", "DB_PASSWORD_FILE=/run/pw"),
+    ),
     "SYN001": ("values.yaml", "a: [1, 2\nb: 3\n", "a: [1, 2]\nb: 3\n"),
     "SYN002": ("package.json", '{"a": 1,}', '{"a": 1}'),
     "SYN003": ("pyproject.toml", "[tool]\nx = \n", "[tool]\nx = 1\n"),
@@ -212,8 +354,13 @@ def test_every_rule_has_a_case():
 
 
 def test_good_cases_are_clean():
-    for text, path in ((DOCKER_OK, "Dockerfile"), (K8S_OK_DOC, "d.yaml"), (COMPOSE_OK, "compose.yaml"),
-                       (NGINX_OK, "nginx.conf"), (SERVICE_OK, "api.service")):
+    for text, path in (
+        (DOCKER_OK, "Dockerfile"),
+        (K8S_OK_DOC, "d.yaml"),
+        (COMPOSE_OK, "compose.yaml"),
+        (NGINX_OK, "nginx.conf"),
+        (SERVICE_OK, "api.service"),
+    ):
         assert analyse(text, path).findings == [], path
 
 
@@ -239,10 +386,30 @@ def test_quick_fixes_remove_the_finding(rule_id):
 
 
 def test_fixes_are_offered_where_certain():
-    with_fix = {rid for rid, (path, bad, _) in CASES.items() for f in analyse(bad, path).findings
-                if f.rule == rid and f.fix}
-    assert {"DF003", "DF004", "DF005", "DF006", "DF008", "DF010", "DF014", "K8S004", "K8S006", "DC001", "DC003",
-            "DC008", "NGX001", "NGX002", "NGX003", "NGX006"} <= with_fix
+    with_fix = {
+        rid
+        for rid, (path, bad, _) in CASES.items()
+        for f in analyse(bad, path).findings
+        if f.rule == rid and f.fix
+    }
+    assert {
+        "DF003",
+        "DF004",
+        "DF005",
+        "DF006",
+        "DF008",
+        "DF010",
+        "DF014",
+        "K8S004",
+        "K8S006",
+        "DC001",
+        "DC003",
+        "DC008",
+        "NGX001",
+        "NGX002",
+        "NGX003",
+        "NGX006",
+    } <= with_fix
     assert not with_fix & {"DF001", "DF011", "K8S003", "K8S011", "SD002", "NGX005"}  # no certain edit exists
 
 
@@ -252,25 +419,66 @@ def test_exact_ranges():
     assert (f.span.line, f.span.col, f.span.end_col) == (0, 5, 11)
     text = CASES["K8S003"][1]
     (f,) = [f for f in analyse(text, "d.yaml").findings if f.rule == "K8S003"]
-    assert text.split("\n")[f.span.line][f.span.col:f.span.end_col] == "shop/api"
+    assert text.split("\n")[f.span.line][f.span.col : f.span.end_col] == "shop/api"
     text = CASES["NGX002"][1]
     (f,) = [f for f in analyse(text, "nginx.conf").findings if f.rule == "NGX002"]
-    assert text.split("\n")[f.span.line][f.span.col:f.span.end_col] == "TLSv1.1 TLSv1.2"
+    assert text.split("\n")[f.span.line][f.span.col : f.span.end_col] == "TLSv1.1 TLSv1.2"
     text = CASES["SD006"][1]
     (f,) = [f for f in analyse(text, "api.service").findings if f.rule == "SD006"]
-    assert text.split("\n")[f.span.line][f.span.col:f.span.end_col] == "api"
+    assert text.split("\n")[f.span.line][f.span.col : f.span.end_col] == "api"
 
 
 def test_rules_md_matches_the_catalogue():
     doc = (Path(__file__).resolve().parents[2] / "lsp" / "RULES.md").read_text()
-    rows = {m.group(1): (m.group(2), m.group(3)) for m in
-            re.finditer(r"^\| (\w+) \| `([^`]+)` \| (\w+) \|", doc, re.M)}
+    rows = {
+        m.group(1): (m.group(2), m.group(3))
+        for m in re.finditer(r"^\| (\w+) \| `([^`]+)` \| (\w+) \|", doc, re.MULTILINE)
+    }
     assert set(rows) == set(RULES)
     for rid, rule in RULES.items():
         assert rows[rid] == (rule.name, rule.severity), rid
 
 
 def test_options_on_continuation_lines_count():
-    text = docker("COPY . .", "RUN apt-get update && apt-get install -y \\\n    --no-install-recommends \\\n"
-                              "    curl \\\n && rm -rf /var/lib/apt/lists/* \\\n && pip install \\\n    --no-cache-dir x")
+    text = docker(
+        "COPY . .",
+        "RUN apt-get update && apt-get install -y \\\n    --no-install-recommends \\\n"
+        "    curl \\\n && rm -rf /var/lib/apt/lists/* \\\n && pip install \\\n    --no-cache-dir x",
+    )
     assert rules_of("Dockerfile", text) == set()
+
+
+@pytest.mark.parametrize(
+    "rule_id,path,bad,good",
+    [
+        (
+            "DC004",
+            "compose.yaml",
+            compose("${POSTGRES_PASSWORD}", "x\n      DATABASE_URL: postgres://app:s3cret@db/app"),
+            compose("${POSTGRES_PASSWORD}", "x\n      DATABASE_URL: postgres://app@db/app").replace(
+                "POSTGRES_PASSWORD: x", "A: b"
+            ),
+        ),
+        (
+            "K8S011",
+            "d.yaml",
+            k8s(
+                "          resources:",
+                "          env:\n            - {name: REDIS_URL, value: 'redis://:pw@r:6379/0'}\n          resources:",
+            ),
+            k8s(
+                "          resources:",
+                "          env:\n            - {name: REDIS_URL, value: 'redis://r:6379/0'}\n          resources:",
+            ),
+        ),
+        (
+            "DF011",
+            "Dockerfile",
+            docker("COPY . .", "ENV DATABASE_URL=mysql://root:hunter2@db/app"),
+            docker("COPY . .", "ENV DATABASE_URL=mysql://root@db/app"),
+        ),
+    ],
+)
+def test_credentials_inside_connection_urls(rule_id, path, bad, good):
+    assert rule_id in rules_of(path, bad)
+    assert rule_id not in rules_of(path, good)

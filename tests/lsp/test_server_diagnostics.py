@@ -28,8 +28,17 @@ def apply_edits(text: str, edits: list[types.TextEdit]) -> str:
     offsets = [0]
     for line in lines:
         offsets.append(offsets[-1] + len(line) + 1)
-    spans = sorted(((offsets[e.range.start.line] + e.range.start.character,
-                     offsets[e.range.end.line] + e.range.end.character, e.new_text) for e in edits), reverse=True)
+    spans = sorted(
+        (
+            (
+                offsets[e.range.start.line] + e.range.start.character,
+                offsets[e.range.end.line] + e.range.end.character,
+                e.new_text,
+            )
+            for e in edits
+        ),
+        reverse=True,
+    )
     for start, end, new in spans:
         text = text[:start] + new + text[end:]
     return text
@@ -45,19 +54,30 @@ async def test_diagnostics_for_each_kind(client: LanguageClient, name, language,
     assert all(d.source == "aletheia" and d.message for d in diags)
 
 
-@pytest.mark.parametrize("name", ["Dockerfile.good", "deployment.good.yaml", "compose.good.yaml",
-                                  "nginx.good.conf", "shop-api.good.service"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Dockerfile.good",
+        "deployment.good.yaml",
+        "compose.good.yaml",
+        "nginx.good.conf",
+        "shop-api.good.service",
+    ],
+)
 async def test_good_configs_have_no_warnings(client: LanguageClient, name):
     uri = (CONFIGS / name).as_uri()
     open_document(client, uri, (CONFIGS / name).read_text())
     diags = await wait_for_diagnostics(client, uri)
-    assert [d for d in diags if d.severity in (types.DiagnosticSeverity.Error, types.DiagnosticSeverity.Warning)] == []
+    assert [
+        d for d in diags if d.severity in (types.DiagnosticSeverity.Error, types.DiagnosticSeverity.Warning)
+    ] == []
 
 
 async def test_exact_range_of_latest_tag(client: LanguageClient):
     uri = "untitled:Dockerfile"
-    open_document(client, uri, "FROM node:latest\nUSER node\nHEALTHCHECK CMD true\nCMD [\"node\", \"a.js\"]\n",
-                  "dockerfile")
+    open_document(
+        client, uri, 'FROM node:latest\nUSER node\nHEALTHCHECK CMD true\nCMD ["node", "a.js"]\n', "dockerfile"
+    )
     diags = await wait_for_diagnostics(client, uri)
     (latest,) = [d for d in diags if d.code == "DF001"]
     assert (latest.range.start.line, latest.range.start.character, latest.range.end.character) == (0, 5, 16)
@@ -71,9 +91,13 @@ async def test_quick_fixes_remove_their_findings(client: LanguageClient):
     open_document(client, uri, text)
     diags = await wait_for_diagnostics(client, uri)
     whole = types.Range(types.Position(0, 0), types.Position(len(text.splitlines()) + 1, 0))
-    actions = await client.text_document_code_action_async(types.CodeActionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri), range=whole,
-        context=types.CodeActionContext(diagnostics=diags)))
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=whole,
+            context=types.CodeActionContext(diagnostics=diags),
+        )
+    )
     fixes = [a for a in actions if a.kind == types.CodeActionKind.QuickFix]
     fixed_rules = {a.diagnostics[0].code for a in fixes}
     assert {"NGX001", "NGX002", "NGX003", "NGX006"} <= fixed_rules
@@ -81,9 +105,12 @@ async def test_quick_fixes_remove_their_findings(client: LanguageClient):
     edits = [e for a in fixes for e in a.edit.changes[uri]]
     new_text = apply_edits(text, edits)
     client.diagnostics.pop(uri)
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-        content_changes=[types.TextDocumentContentChangeWholeDocument(text=new_text)]))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=new_text)],
+        )
+    )
     after = {d.code for d in await wait_for_diagnostics(client, uri)}
     assert not (fixed_rules & after), f"still reported after the fix: {fixed_rules & after}"
     assert "NGX005" in after  # no fix offered: still there
@@ -98,9 +125,12 @@ async def test_changes_are_debounced(client: LanguageClient):
     text = "FROM alpine:3.20\n"
     for i, ch in enumerate("RUN sudo apk add curl\n"):
         text += ch
-        client.text_document_did_change(types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=i + 2),
-            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))
+        client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=i + 2),
+                content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
+            )
+        )
         await asyncio.sleep(0.01)
         if uri in client.diagnostics:
             published.append(client.diagnostics.pop(uri))
@@ -163,9 +193,13 @@ async def test_log_error_groups_and_explain_action(client: LanguageClient):
     groups = [d for d in diags if d.code == "log/error-group"]
     assert groups and groups[0].range.start.line == 1
     assert groups[0].message.startswith("2 occurrences of:")
-    actions = await client.text_document_code_action_async(types.CodeActionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri), range=groups[0].range,
-        context=types.CodeActionContext(diagnostics=groups[:1])))
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=groups[0].range,
+            context=types.CodeActionContext(diagnostics=groups[:1]),
+        )
+    )
     (explain,) = actions
     assert explain.title == "Explain this error with Aletheia"
     assert explain.command.command == "aletheia.explainLogError"
@@ -180,24 +214,35 @@ async def test_model_server_down(client: LanguageClient):
     await wait_for_diagnostics(client, uri)
     for _ in range(3):
         with pytest.raises(Exception) as err:
-            await asyncio.wait_for(client.workspace_execute_command_async(types.ExecuteCommandParams(
-                command="aletheia.ask", arguments=[{"question": "Why?", "uri": uri}])), 30)
+            await asyncio.wait_for(
+                client.workspace_execute_command_async(
+                    types.ExecuteCommandParams(
+                        command="aletheia.ask", arguments=[{"question": "Why?", "uri": uri}]
+                    )
+                ),
+                30,
+            )
         assert "unreachable" in str(err.value)
     errors = [m for m in client.messages if m.type == types.MessageType.Error]
     assert len(errors) == 1 and "127.0.0.1:9" in errors[0].message
     client.diagnostics.pop(uri)
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-        content_changes=[types.TextDocumentContentChangeWholeDocument(text="FROM ubuntu:24.04\n")]))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text="FROM ubuntu:24.04\n")],
+        )
+    )
     assert "DF001" not in {d.code for d in await wait_for_diagnostics(client, uri)}
 
 
 async def test_bad_command_arguments(client: LanguageClient):
     for args in ([], [{"question": ""}], [{"question": 3}], [[1, 2]], [{"uri": 5}]):
         with pytest.raises(Exception) as err:
-            await client.workspace_execute_command_async(types.ExecuteCommandParams(
-                command="aletheia.ask", arguments=args))
+            await client.workspace_execute_command_async(
+                types.ExecuteCommandParams(command="aletheia.ask", arguments=args)
+            )
         assert "aletheia.ask" in str(err.value) or "question" in str(err.value) or "uri" in str(err.value)
     with pytest.raises(Exception, match="uri"):
-        await client.workspace_execute_command_async(types.ExecuteCommandParams(
-            command="aletheia.review", arguments=[{}]))
+        await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="aletheia.review", arguments=[{}])
+        )

@@ -14,13 +14,23 @@ from pytest_lsp import LanguageClient
 
 from .conftest import CONFIGS, open_document, wait_for_diagnostics
 
-LONG_QUESTION = ("Write a detailed step-by-step guide, with at least 30 numbered steps and an explanation for each, "
-                 "to harden a Linux web server running nginx.")
+LONG_QUESTION = (
+    "Write a detailed step-by-step guide, with at least 30 numbered steps and an explanation for each, "
+    "to harden a Linux web server running nginx."
+)
 
 
 def use_model(client: LanguageClient, llm_server, **extra) -> None:
-    client.set_configuration({"endpoint": llm_server.base_url, "model": llm_server.model, "maxTokens": 48,
-                              "requestTimeout": 120, **extra}, section="aletheia")
+    client.set_configuration(
+        {
+            "endpoint": llm_server.base_url,
+            "model": llm_server.model,
+            "maxTokens": 48,
+            "requestTimeout": 120,
+            **extra,
+        },
+        section="aletheia",
+    )
 
 
 def metric(llm_server, name: str) -> float:
@@ -54,8 +64,11 @@ async def test_ask_streams_full_text_so_far(client: LanguageClient, llm_server):
     use_model(client, llm_server)
     uri = (CONFIGS / "Dockerfile").as_uri()
     open_document(client, uri, (CONFIGS / "Dockerfile").read_text(), "dockerfile")
-    result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command="aletheia.ask", arguments=[{"question": "Which base image does this use?", "uri": uri}]))
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="aletheia.ask", arguments=[{"question": "Which base image does this use?", "uri": uri}]
+        )
+    )
     assert result["cancelled"] is False and result["answer"].strip()
     ((_token, values),) = client.progress_reports.items()  # one server-created token
     assert isinstance(values[0], types.WorkDoneProgressBegin) and values[0].cancellable
@@ -73,15 +86,22 @@ async def test_client_token_review_and_selection(client: LanguageClient, llm_ser
     open_document(client, uri, (CONFIGS / "docker-compose.yml").read_text(), "yaml")
     await wait_for_diagnostics(client, uri)
     client.progress_reports.setdefault("review-1", [])
-    result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command="aletheia.review", arguments=[{"uri": uri}], work_done_token="review-1"))
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="aletheia.review", arguments=[{"uri": uri}], work_done_token="review-1"
+        )
+    )
     assert set(client.progress_reports) == {"review-1"}  # the client's token, no server-created one
     assert reports(client.progress_reports["review-1"])[-1] == result["answer"]
     assert {"DC001", "DC004"} <= {f["rule"] for f in result["staticFindings"]}
     assert isinstance(result["findings"], list)
     selection = {"start": {"line": 12, "character": 0}, "end": {"line": 15, "character": 0}}
-    result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command="aletheia.ask", arguments=[{"question": "Is this port safe?", "uri": uri, "range": selection}]))
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="aletheia.ask",
+            arguments=[{"question": "Is this port safe?", "uri": uri, "range": selection}],
+        )
+    )
     assert result["answer"].strip()
 
 
@@ -93,23 +113,32 @@ async def test_explain_log_error(client: LanguageClient, llm_server):
     open_document(client, uri, LOG, "log")
     diags = await wait_for_diagnostics(client, uri)
     gid = next(d.data["groupId"] for d in diags if d.code == "log/error-group")
-    result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command="aletheia.explainLogError", arguments=[{"uri": uri, "groupId": gid}]))
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="aletheia.explainLogError", arguments=[{"uri": uri, "groupId": gid}]
+        )
+    )
     assert result["groupId"] == gid and result["excerptFirstLine"] == 1
     assert result["answer"].strip()
     assert set(result["parsed"]) == {"rootCause", "evidenceLines", "fix"}
     with pytest.raises(Exception, match="no error group"):
-        await client.workspace_execute_command_async(types.ExecuteCommandParams(
-            command="aletheia.explainLogError", arguments=[{"uri": uri, "groupId": 999}]))
+        await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(
+                command="aletheia.explainLogError", arguments=[{"uri": uri, "groupId": 999}]
+            )
+        )
 
 
 async def test_cancel_request_closes_the_stream(client: LanguageClient, llm_server):
     use_model(client, llm_server, maxTokens=400)
     generated = metric(llm_server, "aletheia_generation_tokens_total")
-    future = asyncio.ensure_future(client.protocol.send_request_async(
-        types.WORKSPACE_EXECUTE_COMMAND,
-        types.ExecuteCommandParams(command="aletheia.ask", arguments=[{"question": LONG_QUESTION}]),
-        msg_id="ask-to-cancel"))
+    future = asyncio.ensure_future(
+        client.protocol.send_request_async(
+            types.WORKSPACE_EXECUTE_COMMAND,
+            types.ExecuteCommandParams(command="aletheia.ask", arguments=[{"question": LONG_QUESTION}]),
+            msg_id="ask-to-cancel",
+        )
+    )
     token = await first_report(client)
     client.cancel_request(types.CancelParams(id="ask-to-cancel"))
     with pytest.raises(Exception, match="cancel"):
@@ -117,21 +146,27 @@ async def test_cancel_request_closes_the_stream(client: LanguageClient, llm_serv
     await wait_metric(llm_server, "aletheia_requests_running", 0.0)
     spent = metric(llm_server, "aletheia_generation_tokens_total") - generated
     await asyncio.sleep(0.5)
-    assert metric(llm_server, "aletheia_generation_tokens_total") - generated == spent  # nothing more generated
+    assert (
+        metric(llm_server, "aletheia_generation_tokens_total") - generated == spent
+    )  # nothing more generated
     assert spent < 200, f"{spent} tokens generated: the cancelled stream kept going"
     assert isinstance(client.progress_reports[token][-1], types.WorkDoneProgressEnd)
     # the server is free: the next request is served
     use_model(client, llm_server, maxTokens=8)
-    result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command="aletheia.ask", arguments=[{"question": "Say OK."}]))
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="aletheia.ask", arguments=[{"question": "Say OK."}])
+    )
     assert result["cancelled"] is False
 
 
 async def test_progress_cancel_returns_partial_answer(client: LanguageClient, llm_server):
     use_model(client, llm_server, maxTokens=400)
     generated = metric(llm_server, "aletheia_generation_tokens_total")
-    task = asyncio.ensure_future(client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command="aletheia.ask", arguments=[{"question": LONG_QUESTION}])))
+    task = asyncio.ensure_future(
+        client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="aletheia.ask", arguments=[{"question": LONG_QUESTION}])
+        )
+    )
     token = await first_report(client)
     client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
     result = await asyncio.wait_for(task, 30)

@@ -12,17 +12,43 @@ def test_defaults():
 
 
 def test_nested_and_dotted_keys():
-    s, problems = parse_settings({"endpoint": "http://gpu:8000/v1", "model": "tuned", "requestTimeout": 30,
-                                  "maxTokens": 128, "diagnostics": {"enabled": False, "debounceMs": 100},
-                                  "logAnalysis.enabled": False, "ask": {"enabled": False}, "unknown": 1})
+    s, problems = parse_settings(
+        {
+            "endpoint": "http://gpu:8000/v1",
+            "model": "tuned",
+            "requestTimeout": 30,
+            "maxTokens": 128,
+            "diagnostics": {"enabled": False, "debounceMs": 100},
+            "logAnalysis.enabled": False,
+            "ask": {"enabled": False},
+            "unknown": 1,
+        }
+    )
     assert problems == []
-    assert (s.endpoint, s.model, s.request_timeout, s.max_tokens) == ("http://gpu:8000/v1", "tuned", 30.0, 128)
-    assert (s.diagnostics_enabled, s.debounce_ms, s.log_analysis_enabled, s.ask_enabled) == (False, 100, False, False)
+    assert (s.endpoint, s.model, s.request_timeout, s.max_tokens) == (
+        "http://gpu:8000/v1",
+        "tuned",
+        30.0,
+        128,
+    )
+    assert (s.diagnostics_enabled, s.debounce_ms, s.log_analysis_enabled, s.ask_enabled) == (
+        False,
+        100,
+        False,
+        False,
+    )
 
 
 def test_bad_values_are_ignored_with_a_message():
-    s, problems = parse_settings({"endpoint": "localhost:8000", "maxTokens": -5, "requestTimeout": "soon",
-                                  "diagnostics": {"enabled": "yes"}, "model": ""})
+    s, problems = parse_settings(
+        {
+            "endpoint": "localhost:8000",
+            "maxTokens": -5,
+            "requestTimeout": "soon",
+            "diagnostics": {"enabled": "yes"},
+            "model": "",
+        }
+    )
     assert s == Settings()
     assert len(problems) == 5 and all(p.startswith("aletheia.") for p in problems)
     assert parse_settings(["not", "an", "object"])[1] == ["aletheia settings must be an object, got list"]
