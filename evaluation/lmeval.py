@@ -70,3 +70,31 @@ def run_lm_eval(
         log_samples=log_samples,
     )
     return out if log_samples else out["results"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m evaluation.lmeval --export-tokenizer DIR`` or ``--base-url URL --model M [--limit N]``."""
+    import argparse
+    import json
+
+    from .perf import bundled_gguf
+
+    ap = argparse.ArgumentParser(prog="python -m evaluation.lmeval", description=__doc__.split("\n")[0])
+    ap.add_argument("--export-tokenizer", metavar="DIR", help="write the bundled GGUF's tokenizer to DIR and exit")
+    ap.add_argument("--base-url", help="OpenAI base URL (…/v1) of the server")
+    ap.add_argument("--model", default="aletheia-base")
+    ap.add_argument("--tasks", default="sysmcq")
+    ap.add_argument("--limit", type=int)
+    args = ap.parse_args(argv)
+    if args.export_tokenizer:
+        print(export_tokenizer(bundled_gguf(), args.export_tokenizer))
+        return 0
+    if not args.base_url:
+        ap.error("give --base-url or --export-tokenizer")
+    res = run_lm_eval(args.base_url, args.model, tasks=args.tasks.split(","), limit=args.limit, batch_size=4)
+    print(json.dumps(res, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

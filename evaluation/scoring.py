@@ -7,8 +7,9 @@
 * Config review: a finding matches a defect when its line is within ``line_tolerance`` of the defect
   line or one of the defect's keywords matches the finding's text. Recall = defects matched by some
   finding; precision = findings that match some defect. Micro-averaged over items.
-* Log analysis: the root cause is found when a root-cause keyword matches the parsed ``Root cause:``
-  text (an answer without that line finds nothing: following the format is part of the task);
+* Log analysis: the root cause is found when every root-cause keyword group (``a|b`` aliases) matches
+  the parsed ``Root cause:`` text; ``root_cause_keyword_coverage`` gives partial credit. An answer
+  without that line finds nothing: following the format is part of the task.
   evidence recall/precision compare the cited line numbers with the expected ones.
 """
 
@@ -157,7 +158,7 @@ class LogAnalysisScore:
 
 def score_log_analysis(item: LogAnalysisItem, answer: LogAnswer, line_tolerance: int = 0) -> LogAnalysisScore:
     cov = matching.coverage(item.root_cause_keywords, answer.root_cause) if answer.root_cause else 0.0
-    found = bool(answer.root_cause) and any(matching.spec_matches(k, answer.root_cause) for k in item.root_cause_keywords)
+    found = bool(answer.root_cause) and cov == 1.0
     gold, cited = set(item.evidence_lines), set(answer.evidence_lines)
 
     def near(n: int, pool: set[int]) -> bool:

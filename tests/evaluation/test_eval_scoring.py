@@ -144,6 +144,8 @@ def test_log_analysis_score(fixture_tasks_dir):
     right = parse_log_answer("Root cause: The kernel OOM killer ran out of memory and killed app.\nEvidence: lines 2, 3\nFix: raise memory")
     s = scoring.score_log_analysis(item, right)
     assert s.root_cause_found and s.evidence_recall == 1.0 and s.evidence_precision == 1.0
+    partial = scoring.score_log_analysis(item, parse_log_answer("Root cause: the OOM killer fired"))
+    assert not partial.root_cause_found and partial.keyword_coverage == 0.5  # "memory" is missing
     wrong = parse_log_answer("Root cause: a network partition\nEvidence: lines 1, 2")
     w = scoring.score_log_analysis(item, wrong)
     assert not w.root_cause_found and w.evidence_recall == 0.5 and w.evidence_precision == 0.5
