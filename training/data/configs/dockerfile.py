@@ -346,6 +346,21 @@ def _chmod(doc: Doc, rng: random.Random) -> Defect:
     )
 
 
+def _copy_before_install(doc: Doc, rng: random.Random) -> Defect:
+    copy, manifest, install = doc.get("copy"), doc.get("copyreq"), doc.get("install")
+    doc.lines.remove(copy)
+    doc.insert_before(install, [copy])
+    doc.remove("copyreq")
+    return Defect(
+        "copy-before-install",
+        copy,
+        "COPY",
+        f"The whole build context is copied before the dependency install, so every source change invalidates the "
+        f"`{install.text.split(' &&')[0]}` layer and all dependencies are reinstalled on each build",
+        f"copy only the manifest first (`{manifest.text}`), run the install, then `{copy.text}`.",
+    )
+
+
 INJECTORS = [
     Injector("image-latest-tag", ("from",), _latest),
     Injector("image-latest-tag", ("from",), _untagged),
@@ -356,6 +371,7 @@ INJECTORS = [
     Injector("curl-pipe-shell", ("workdir",), _curl_sh),
     Injector("shell-form-cmd", ("cmd",), _shell_cmd),
     Injector("world-writable", ("copy", "workdir"), _chmod),
+    Injector("copy-before-install", ("copy", "copyreq", "install"), _copy_before_install),
 ]
 
 INVENTED = [

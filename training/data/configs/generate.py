@@ -25,6 +25,7 @@ _SEVERITY = [
     "curl-pipe-shell",
     "runs-as-root",
     "no-root-user",
+    "privilege-escalation",
     "host-network",
     "port-exposed-all-interfaces",
     "weak-tls-protocols",
@@ -52,6 +53,7 @@ _SEVERITY = [
     "shell-form-cmd",
     "add-instead-of-copy",
     "apt-no-cleanup",
+    "copy-before-install",
     "server-tokens-on",
 ]
 
@@ -151,6 +153,8 @@ _LABELS = {
     "proxy-host-header": "missing Host header",
     "unlimited-body-size": "unlimited request body size",
     "cronjob-overlap": "overlapping CronJob runs",
+    "copy-before-install": "source copied before the dependency install",
+    "privilege-escalation": "privilege escalation allowed",
     "server-tokens-on": "exposed server version",
 }
 

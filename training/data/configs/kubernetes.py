@@ -65,6 +65,20 @@ def _privileged(doc: Doc, rng: random.Random) -> Defect:
     )
 
 
+def _escalation(doc: Doc, rng: random.Random) -> Defect:
+    line = doc.get("ape")
+    line.text = indent_of(line) + "allowPrivilegeEscalation: true"
+    line.tag = "escalation"
+    return Defect(
+        "privilege-escalation",
+        line,
+        "allowPrivilegeEscalation: true",
+        "`allowPrivilegeEscalation: true` lets processes gain more privileges than their parent (setuid binaries, "
+        "file capabilities), undoing runAsNonRoot",
+        "set `allowPrivilegeEscalation: false` (required by the restricted Pod Security level).",
+    )
+
+
 def _root(doc: Doc, rng: random.Random) -> Defect:
     line = doc.get("nonroot")
     line.text = indent_of(line) + "runAsUser: 0"
@@ -183,6 +197,7 @@ INJECTORS = [
     Injector("missing-probes", ("probe", "container"), _no_probes),
     Injector("privileged-container", ("ape",), _privileged),
     Injector("runs-as-root", ("nonroot",), _root),
+    Injector("privilege-escalation", ("ape",), _escalation),
     Injector("secret-in-env", ("secretname", "secretref"), _plain_secret),
     Injector("hostpath-volume", ("emptydir", "mounttmp"), _hostpath),
     Injector("host-network", ("podspec",), _host_network),
