@@ -13,7 +13,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from lsp.logs.errors import SEVERITY_RANK, TraceTracker, exception_name, line_severity
-from lsp.logs.headers import HeaderParser, ParsedLine
+from lsp.logs.headers import HeaderParser
 from lsp.logs.mining import LogTemplateMiner
 
 MAX_LINE_CHARS = 4096  # longer lines are analysed on their first MAX_LINE_CHARS characters
@@ -90,6 +90,16 @@ def analyse_log(text: str, *, source: str = "", max_lines: int = 200_000) -> Log
         return LogReport(source=source, failure=f"{type(exc).__name__}: {exc}")
 
 
+@dataclass
+class _LineFacts:
+    """What the first pass learns about each analysed line (indices are 0-based)."""
+
+    messages: list[str | None]  # the message after the header; None for a blank line
+    severity: list[str]  # "" for lines that are no error and for trace lines
+    in_trace: list[bool]
+    trace_of: dict[int, list[int]]  # anchor line -> the lines of its trace
+
+
 def _analyse(text: str, source: str, max_lines: int) -> LogReport:
     if text is None:
         text = ""
@@ -98,96 +108,94 @@ def _analyse(text: str, source: str, max_lines: int) -> LogReport:
     elif not isinstance(text, str):
         text = str(text)
     all_lines = split_lines(text)
-    limit = max(0, int(max_lines))
-    lines = [_clean(line) for line in all_lines[:limit]]
+    lines = [_clean(line) for line in all_lines[:max(0, int(max_lines))]]
     report = LogReport(source=source, total_lines=len(all_lines), analysed_lines=len(lines),
                        truncated=len(all_lines) > len(lines))
     if not lines:
         return report
-
     parser = HeaderParser.learn(lines)
     report.header_layout = list(parser.layout)
-    tracker = TraceTracker()
-    parsed: list[ParsedLine | None] = []
-    severity: list[str] = []
-    trace_of: dict[int, list[int]] = {}  # anchor index -> indices of its trace lines
-    in_trace: list[bool] = []
-    for i, line in enumerate(lines):
-        if not line.strip():
-            parsed.append(None)
-            severity.append("")
-            in_trace.append(False)
-            continue  # blank lines neither count nor end a trace (chained Python tracebacks have them)
-        p = parser.parse(line)
-        sev = line_severity(p.level, p.message)
-        anchor = tracker.feed(i, line, bool(p.header) or p.has_timestamp, sev)
-        parsed.append(p)
-        if anchor is not None:
-            trace_of.setdefault(anchor, []).append(i)
-            in_trace.append(True)
-            severity.append("")
-            # A trace raises its error: an exception under a WARN line is still reported with its trace.
-            if severity[anchor] == "":
-                severity[anchor] = "error"
-        else:
-            in_trace.append(False)
-            severity.append(sev)
-
-    # A bare Python traceback is known by its last line (the exception), not by "Traceback (...)".
-    message_of = [p.message if p is not None else "" for p in parsed]
-    for anchor, trace in trace_of.items():
-        if message_of[anchor].startswith("Traceback"):
-            last = lines[trace[-1]].strip()
-            if _PY_EXCEPTION_LINE.match(last):
-                message_of[anchor] = last
-
-    miner = LogTemplateMiner()
-    group_of: list[int | None] = [None] * len(lines)
-    members: dict[int, list[int]] = {}
-    for i, p in enumerate(parsed):
-        if p is None or in_trace[i]:
-            continue
-        gid = miner.add(message_of[i])
-        group_of[i] = gid
-        members.setdefault(gid, []).append(i)
-
-    # Words that take many values in one place are variables: merge the groups they split.
-    merged_into = miner.merge_variable_positions()
-    regrouped: dict[int, list[int]] = {}
-    for gid, idx in members.items():
-        regrouped.setdefault(merged_into.get(gid, gid), []).extend(idx)
-    members = {gid: sorted(idx) for gid, idx in regrouped.items()}
-    for gid, idx in members.items():
-        for i in idx:
-            group_of[i] = gid
-
+    facts = _read_lines(lines, parser)
+    miner, members = _mine_templates(facts)
     ordered = sorted(members.items(), key=lambda kv: (-len(kv[1]), kv[1][0]))
     template_id = {gid: n for n, (gid, _) in enumerate(ordered, 1)}
     report.templates = [
         TemplateGroup(id=template_id[gid], template=miner.template(gid), count=len(idx), lines=[i + 1 for i in idx])
         for gid, idx in ordered
     ]
+    group_of = {i: gid for gid, idx in members.items() for i in idx}
+    report.error_groups = _group_errors(lines, facts, group_of, miner, template_id)
+    return report
 
-    # Error lines are grouped by template and, when they carry a trace, by the exception it ends in.
-    exception_of = {anchor: exception_name([lines[j] for j in [anchor, *trace]]) for anchor, trace in trace_of.items()}
+
+def _read_lines(lines: list[str], parser: HeaderParser) -> _LineFacts:
+    """Split headers, rate severities and attach stack-trace lines to the error that starts them."""
+    tracker = TraceTracker()
+    facts = _LineFacts(messages=[], severity=[], in_trace=[], trace_of={})
+    for i, line in enumerate(lines):
+        if not line.strip():
+            facts.messages.append(None)
+            facts.severity.append("")
+            facts.in_trace.append(False)
+            continue  # blank lines neither count nor end a trace (chained Python tracebacks have them)
+        parsed = parser.parse(line)
+        severity = line_severity(parsed.level, parsed.message)
+        anchor = tracker.feed(i, line, bool(parsed.header) or parsed.has_timestamp, severity)
+        facts.messages.append(parsed.message)
+        facts.in_trace.append(anchor is not None)
+        facts.severity.append("" if anchor is not None else severity)
+        if anchor is not None:
+            facts.trace_of.setdefault(anchor, []).append(i)
+            # A trace makes an error of its line: an exception under a WARN line is reported with its trace.
+            if facts.severity[anchor] in ("", "warning"):
+                facts.severity[anchor] = "error"
+    # A bare Python traceback is known by its last line (the exception), not by "Traceback (...)".
+    for anchor, trace in facts.trace_of.items():
+        if (facts.messages[anchor] or "").startswith("Traceback"):
+            last = lines[trace[-1]].strip()
+            if _PY_EXCEPTION_LINE.match(last):
+                facts.messages[anchor] = last
+    return facts
+
+
+def _mine_templates(facts: _LineFacts) -> tuple[LogTemplateMiner, dict[int, list[int]]]:
+    """Mine every message that is not part of a trace; returns the miner and each group's lines."""
+    miner = LogTemplateMiner()
+    members: dict[int, list[int]] = {}
+    for i, message in enumerate(facts.messages):
+        if message is not None and not facts.in_trace[i]:
+            members.setdefault(miner.add(message), []).append(i)
+    # Words that take many values in one place are variables: merge the groups they split.
+    merged_into = miner.merge_variable_positions()
+    regrouped: dict[int, list[int]] = {}
+    for gid, idx in members.items():
+        regrouped.setdefault(merged_into.get(gid, gid), []).extend(idx)
+    return miner, {gid: sorted(idx) for gid, idx in regrouped.items()}
+
+
+def _group_errors(lines: list[str], facts: _LineFacts, group_of: dict[int, int], miner: LogTemplateMiner,
+                  template_id: dict[int, int]) -> list[ErrorGroup]:
+    """Error lines grouped by template and, when they carry a trace, by the exception it ends in;
+    worst severity first, then most frequent."""
+    exception_of = {anchor: exception_name([lines[j] for j in [anchor, *trace]])
+                    for anchor, trace in facts.trace_of.items()}
     errors: dict[tuple[int, str], list[int]] = {}
-    for i, sev in enumerate(severity):
-        if sev and group_of[i] is not None:
+    for i, severity in enumerate(facts.severity):
+        if severity and i in group_of:
             errors.setdefault((group_of[i], exception_of.get(i, "")), []).append(i)
     groups = []
     for (gid, exception), idx in errors.items():
-        worst = max((severity[i] for i in idx), key=SEVERITY_RANK.__getitem__)
-        traced = next((i for i in idx if i in trace_of), None)
+        traced = next((i for i in idx if i in facts.trace_of), None)
         sample_at = traced if traced is not None else idx[0]
         groups.append(ErrorGroup(
             id=0,
             template=miner.template(gid),
-            severity=worst,
+            severity=max((facts.severity[i] for i in idx), key=SEVERITY_RANK.__getitem__),
             count=len(idx),
             first_line=idx[0] + 1,
             lines=[i + 1 for i in idx],
             sample=lines[sample_at].strip()[:SAMPLE_CHARS],
-            stack_trace=[i + 1 for i in trace_of.get(traced, [])] if traced is not None else [],
+            stack_trace=[i + 1 for i in facts.trace_of.get(sample_at, [])],
             template_id=template_id[gid],
             exception=exception,
             sample_line=sample_at + 1,
@@ -195,8 +203,7 @@ def _analyse(text: str, source: str, max_lines: int) -> LogReport:
     groups.sort(key=lambda g: (-SEVERITY_RANK[g.severity], -g.count, g.first_line))
     for n, group in enumerate(groups, 1):
         group.id = n
-    report.error_groups = groups
-    return report
+    return groups
 
 
 def context_excerpt(text: str, line: int, before: int = 10, after: int = 10) -> tuple[str, int]:

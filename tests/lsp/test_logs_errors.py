@@ -262,3 +262,12 @@ def test_words_that_masking_cannot_see_still_group():
     report = analyse_log("\n".join(lines))
     assert [(t.template, t.count) for t in report.templates] == [
         ("user <*> denied access to <*>", 1500), ("job <*> moved <*> to <*> queue", 1500)]
+
+
+def test_warning_with_a_stack_trace_is_an_error():
+    text = ("2024-01-01 00:00:00 WARN lease renewal failed, will retry\n"
+            "java.net.ConnectException: Connection refused\n"
+            "\tat org.apache.hadoop.ipc.Client.call(Client.java:1470)\n"
+            "2024-01-01 00:00:01 WARN lease renewal slow\n")
+    groups = analyse_log(text).error_groups
+    assert [(g.severity, g.lines, g.stack_trace) for g in groups] == [("error", [1], [2, 3]), ("warning", [4], [])]
