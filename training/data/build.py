@@ -113,14 +113,13 @@ def counts_table(sft: list[dict], dpo: list[dict]) -> str:
 _BEGIN, _END = "<!-- counts:begin -->", "<!-- counts:end -->"
 
 
-def refresh_readme(table: str) -> None:
-    if not README_PATH.exists():
-        return
-    text = README_PATH.read_text(encoding="utf-8")
-    if _BEGIN in text and _END in text:
-        head, rest = text.split(_BEGIN, 1)
-        _, tail = rest.split(_END, 1)
-        README_PATH.write_text(f"{head}{_BEGIN}\n{table}\n{_END}{tail}", encoding="utf-8")
+def readme_with_counts(text: str, table: str) -> str:
+    """The README text with the counts table between its markers replaced (unchanged without markers)."""
+    if _BEGIN not in text or _END not in text:
+        return text
+    head, rest = text.split(_BEGIN, 1)
+    _, tail = rest.split(_END, 1)
+    return f"{head}{_BEGIN}\n{table}\n{_END}{tail}"
 
 
 def main(argv: list[str] | None = None) -> int:
