@@ -49,6 +49,13 @@ def test_committed_files_equal_a_fresh_build(built):
     assert build.DPO_PATH.read_text(encoding="utf-8") == build.dumps(dpo), "run python -m training.data.build"
 
 
+def test_readme_counts_are_current(built):
+    sft, dpo = built
+    readme = build.README_PATH.read_text(encoding="utf-8")
+    table = build.counts_table(sft, dpo)
+    assert build.readme_with_counts(readme, table) == readme, "run python -m training.data.build"
+
+
 def test_build_is_deterministic(built):
     assert build.build() == built
 

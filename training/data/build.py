@@ -129,22 +129,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     sft, dpo = build()
-    sft_text, dpo_text = dumps(sft), dumps(dpo)
-    if args.check:
-        ok = (
-            SFT_PATH.read_text(encoding="utf-8") == sft_text
-            and DPO_PATH.read_text(encoding="utf-8") == dpo_text
-        )
-        print(
-            "up to date"
-            if ok
-            else "sft.jsonl/dpo.jsonl differ from a fresh build: run python -m training.data.build"
-        )
-        return 0 if ok else 1
-    SFT_PATH.write_text(sft_text, encoding="utf-8")
-    DPO_PATH.write_text(dpo_text, encoding="utf-8")
     table = counts_table(sft, dpo)
-    refresh_readme(table)
+    readme = README_PATH.read_text(encoding="utf-8")
+    expected = {SFT_PATH: dumps(sft), DPO_PATH: dumps(dpo), README_PATH: readme_with_counts(readme, table)}
+    if args.check:
+        stale = [
+            p.name for p, text in expected.items() if not p.exists() or p.read_text(encoding="utf-8") != text
+        ]
+        if stale:
+            print(f"differ from a fresh build: {', '.join(stale)}; run python -m training.data.build")
+            return 1
+        print("up to date")
+        return 0
+    for path, text in expected.items():
+        path.write_text(text, encoding="utf-8")
     print(table)
     return 0
 
