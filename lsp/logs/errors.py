@@ -118,18 +118,22 @@ _PY_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?::\s.*)?$")
 class TraceTracker:
     """Fed lines in order (:meth:`feed`), tells whether each belongs to the trace of an earlier line.
 
-    A trace starts at an error line (or at a ``Traceback``/``panic:`` line) and goes on, over lines without
-    a header, while they look like frames, exception lines, or are indented (a Python frame's source and
-    caret lines, a multi-line message). The first other line (typically the next line with a timestamp)
-    ends it. Blank lines are not fed: they neither count nor end a trace.
+    Every line that continues nothing starts a record; the lines after it that have no header and look
+    like frames, exception lines, or are indented (a Python frame's source and caret lines, the rest of a
+    multi-line message) continue it. The first other line (typically the next line with a timestamp)
+    starts the next record. Blank lines are not fed: they neither count nor end a trace.
+    :func:`is_stack_trace` tells a real trace from the mere continuation lines of a message.
     """
 
     def __init__(self) -> None:
         self.anchor: int | None = None  # line number of the line the current trace belongs to
         self._kind = ""  # "python", "go", "java" or "" while only an error line has been seen
         self._closed = False
+        self._anchor_severity = ""
 
     def _continues(self, raw: str, stripped: str) -> bool:
+        if _TRACE_START.match(stripped) and self._anchor_severity not in ("warning", "error", "critical"):
+            return False  # a traceback after an ordinary line is a record of its own (an uncaught error)
         if _FRAME.match(raw) or _TRACE_START.match(stripped):
             if stripped.startswith(("Traceback", "File ")):
                 self._kind = "python"
@@ -150,25 +154,30 @@ class TraceTracker:
         return self._kind == "go" and bool(_GO_FUNC.match(stripped))
 
     def feed(self, line_no: int, raw: str, has_header: bool, severity: str) -> int | None:
-        """Returns the anchor line number when ``raw`` continues a trace, else ``None`` (and then the
-        line may itself start a trace: it becomes the anchor if it is an error or a trace start)."""
+        """Returns the anchor line number when ``raw`` continues the current record, else ``None`` (and
+        the line starts a record of its own). ``severity`` is the line's own: a ``Traceback``/``panic:`` continues
+        only a warning or an error, and otherwise starts a record."""
         raw = raw.rstrip()
         stripped = raw.strip()
         if self.anchor is not None and stripped and not has_header and self._continues(raw, stripped):
             return self.anchor
-        # Not a continuation: this line may start a new trace.
+        # Not a continuation: this line starts a new record, which a trace may follow.
         self._closed = False
+        self.anchor = line_no
+        self._anchor_severity = severity
         if _TRACE_START.match(stripped):
-            self.anchor = line_no
             self._kind = "python" if stripped.startswith("Traceback") else (
                 "go" if stripped.startswith(("panic: ", "fatal error: ")) else "java")
-        elif severity in ("error", "critical"):
-            self.anchor = line_no
-            self._kind = ""
         else:
-            self.anchor = None
             self._kind = ""
         return None
+
+
+def is_stack_trace(trace_lines: list[str]) -> bool:
+    """Whether continuation lines hold a stack trace (a frame, an exception line, a trace start), as
+    opposed to the indented rest of a multi-line message."""
+    return any(_FRAME.match(line) or _TRACE_START.match(line.strip()) or _EXCEPTION_LINE.match(line.strip())
+               for line in trace_lines)
 
 
 _EXCEPTION_NAME = re.compile(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from lsp.logs.errors import SEVERITY_RANK, TraceTracker, exception_name, line_severity
+from lsp.logs.errors import SEVERITY_RANK, TraceTracker, exception_name, is_stack_trace, line_severity
 from lsp.logs.headers import HeaderParser
 from lsp.logs.mining import LogTemplateMiner
 
@@ -146,9 +146,12 @@ def _read_lines(lines: list[str], parser: HeaderParser) -> _LineFacts:
         facts.severity.append("" if anchor is not None else severity)
         if anchor is not None:
             facts.trace_of.setdefault(anchor, []).append(i)
-            # A trace makes an error of its line: an exception under a WARN line is reported with its trace.
-            if facts.severity[anchor] in ("", "warning"):
-                facts.severity[anchor] = "error"
+    # Continuation lines that hold a stack trace make an error of the line they follow (an exception under
+    # an INFO or WARN line); other continuation lines (the rest of a multi-line message) change nothing.
+    for anchor, trace in list(facts.trace_of.items()):
+        traced = is_stack_trace([lines[j] for j in trace]) or (facts.messages[anchor] or "").startswith("Traceback")
+        if traced and SEVERITY_RANK[facts.severity[anchor]] < SEVERITY_RANK["error"]:
+            facts.severity[anchor] = "error"
     # A bare Python traceback is known by its last line (the exception), not by "Traceback (...)".
     for anchor, trace in facts.trace_of.items():
         if (facts.messages[anchor] or "").startswith("Traceback"):

@@ -271,3 +271,15 @@ def test_warning_with_a_stack_trace_is_an_error():
             "2024-01-01 00:00:01 WARN lease renewal slow\n")
     groups = analyse_log(text).error_groups
     assert [(g.severity, g.lines, g.stack_trace) for g in groups] == [("error", [1], [2, 3]), ("warning", [4], [])]
+
+
+def test_multi_line_message_is_one_record_and_no_error():
+    text = ("2024-01-01 00:00:00 INFO effective configuration:\n"
+            "    listen: 0.0.0.0:8080\n"
+            "    workers: 4\n"
+            "2024-01-01 00:00:01 INFO client 10.0.0.1 disconnected\n"
+            "java.io.IOException: Connection reset by peer\n"
+            "\tat sun.nio.ch.FileDispatcherImpl.read0(Native Method)\n")
+    report = analyse_log(text)
+    assert sorted(line for t in report.templates for line in t.lines) == [1, 4]  # continuation lines folded
+    assert [(g.severity, g.lines, g.stack_trace) for g in report.error_groups] == [("error", [4], [5, 6])]
