@@ -17,7 +17,9 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     # Double-quoted strings are values: tag="View Lock", file "a b.txt"
     ("quoted", re.compile(r'(?<=")[^"\n]{1,200}(?=")(?<!\s)(?=\"(?:[\s,;:)\]}]|$))')),
     # The value of key=value: name=com.android.systemui, mode=fast (up to a space or a delimiter)
-    ("kv", re.compile(r"(?<=[A-Za-z_]=)(?![\"'(<\[{])[^\s,;)\]}|\"]{1,200}")),
+    # (a value may hold bracketed parts: ws=WorkSource{10113}, state=Running(pid=4)).
+    ("kv", re.compile(r"(?<=[A-Za-z_]=)(?![\"'(<\[{])(?:[^\s,;()\[\]{}|\"]|\{[^{}\s]{0,100}\}|\([^()\s]{0,100}\)"
+                      r"|\[[^\[\]\s]{0,100}\]){1,200}")),
     ("url", re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>()\[\]]+")),
     ("email", re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")),
     ("uuid", re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")),

@@ -16,12 +16,12 @@ from lsp.logs.metrics import grouping_accuracy, pairwise_f1
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "loghub"
 
-# Floors for our grouping accuracy on the 300-line excerpts. Measured when written: Android 0.913,
+# Floors for our grouping accuracy on the 300-line excerpts. Measured when written: Android 0.950,
 # Hadoop 0.970, Linux 0.803 (Drain3 defaults on the same messages: 0.497, 0.863, 0.797). The floors sit
 # about 0.02 under the measurements: a regression guard that tolerates a small change of masking rules
 # but not a lost feature (measured: without masking, Android 0.71, Hadoop 0.68, Linux 0.71; without
 # header detection, Android 0.80, Hadoop 0.88, Linux 0.66).
-GA_FLOOR = {"Android": 0.89, "Hadoop": 0.95, "Linux": 0.78}
+GA_FLOOR = {"Android": 0.92, "Hadoop": 0.95, "Linux": 0.78}
 
 
 def load(system: str) -> tuple[str, list[str], list[str]]:
@@ -65,7 +65,7 @@ def test_mean_gain_over_drain3_is_substantial():
         parser = HeaderParser.learn(lines)
         baseline = grouping_accuracy(truth, drain3_defaults([parser.parse(line).message for line in lines]))
         gains.append(grouping_accuracy(truth, labels_from_report(text, len(truth))) - baseline)
-    assert sum(gains) / len(gains) >= 0.12, gains  # measured +0.176
+    assert sum(gains) / len(gains) >= 0.12, gains  # measured +0.188
 
 
 @pytest.mark.parametrize("system", sorted(GA_FLOOR))
