@@ -144,6 +144,10 @@ def test_normalise_level():
         ("connection from 1.2.3.4 at Wed Jun 29 14:44:35 2005", "connection from <*> at <*>"),
         ("see https://example.com/a?b=1 now", "see <*> now"),
         ("Connection refused", "Connection refused"),
+        ("acquire tag=\"View Lock\", ws=WorkSource{10113}, uid=1000", "acquire tag=\"<*>\", ws=<*>, uid=<*>"),
+        ("attempt_1445144423722_0020_m_000000_0 done", "attempt_<*> done"),
+        ("ask 10.0.0.1:50010 to delete blk_1 blk_2 blk_3", "ask <*> to delete blk_<*>"),
+        ("reverse lookup for 61-220-1-9.hinet-ip.hinet.net failed", "reverse lookup for <*> failed"),
     ],
 )
 def test_masking(message, expected):
