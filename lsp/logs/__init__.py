@@ -2,8 +2,13 @@
 error grouping with stack traces, and excerpts for the model. Standard library + ``drain3`` only.
 
     from lsp.logs import analyse_log, context_excerpt
-    report = analyse_log(text, source="app.log")
-    for group in report.error_groups: ...
+    report = analyse_log(text, source="app.log")        # never raises; report.failure says if it broke
+    for group in report.error_groups:                   # worst severity first, then most frequent
+        excerpt, first_line = context_excerpt(text, group.sample_line)
+
+Modules: ``headers`` (header layout per file), ``masking`` (variables to ``<*>``), ``mining`` (Drain and the
+merge of variable positions), ``errors`` (severity, stack traces), ``report`` (the pipeline and its result
+types), ``metrics`` (Loghub grouping accuracy, used by tests and ``benchmarks/loghub_grouping.py``).
 """
 
 from lsp.logs.report import ErrorGroup, LogReport, TemplateGroup, analyse_log, context_excerpt, split_lines
