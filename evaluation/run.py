@@ -173,6 +173,8 @@ def run(args) -> Path:
 
             out.mkdir(parents=True, exist_ok=True)
             specs = [f"{n}={p}" for n, p in ((model, model_path), (baseline, baseline_path)) if p]
+            if specs and "aletheia-base" in (model, baseline):  # explicit --model args replace the default
+                specs.append("aletheia-base")
             base_url = stack.enter_context(ServerProcess(models=specs, log_path=out / "server.log")).base_url
         elif model_path or baseline_path:
             raise SystemExit("NAME=PATH only works when this command starts the server (no --base-url)")
