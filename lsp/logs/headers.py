@@ -125,6 +125,7 @@ class _Field:
     kind: str
     end: int
     level: str = ""
+    letter: bool = False  # the level is a single letter (logcat "D", Ruby "E,"), trusted only in the layout
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +204,7 @@ def _read_fields(line: str, layout: tuple[str, ...] = ()) -> list[_Field]:
             if m.group(group):
                 level = normalise_level(m.group(group))
                 break
-        fields.append(_Field(step.kind, m.end(), level))
+        fields.append(_Field(step.kind, m.end(), level, letter=bool(level) and len(m.group(step.level_groups[0]) or "") == 1))
         seen_level = seen_level or step.kind == "level"
         if step.closes:
             break
@@ -291,8 +292,9 @@ class HeaderParser:
             keep += 1
         if keep == 0 and fields[0].kind == "ts":
             keep = 1  # a timestamp is always header
-        # Lines that follow the layout but add a level later still give their level to the analysis.
-        level = next((f.level for f in fields if f.level), "")
+        # A level word read past the file's layout still counts ("ERROR" is unambiguous); a single letter
+        # there does not ("A new client connected" after a timestamp is no logcat Assert).
+        level = next((f.level for i, f in enumerate(fields) if f.level and (i < keep or not f.letter)), "")
         if keep == 0:
             return ParsedLine(line.strip(), level, "", False)
         end = fields[keep - 1].end

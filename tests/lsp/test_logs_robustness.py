@@ -164,3 +164,12 @@ def test_internal_failure_is_reported_not_raised(monkeypatch):
     report = analyse_log("ERROR x\n", source="a.log")
     assert report.failure == "RuntimeError: simulated bug" and report.source == "a.log"
     assert report.to_dict()["failure"] == "RuntimeError: simulated bug"
+
+
+def test_single_letter_words_are_not_levels_outside_a_logcat_layout():
+    lines = [f"2024/06/01 12:00:{i:02d} handled request {i} in {i * 3}ms" for i in range(10)]
+    lines += ["2024/06/01 12:01:00 A new client connected from 10.0.0.9", "2024/06/01 12:01:01 E is for example"]
+    report = analyse_log("\n".join(lines))
+    assert report.header_layout == ["ts"]
+    assert report.error_groups == []  # "A" is no logcat Assert, "E" no Error here
+    assert "A new client connected from <*>" in [t.template for t in report.templates]
