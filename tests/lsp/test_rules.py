@@ -482,3 +482,46 @@ def test_options_on_continuation_lines_count():
 def test_credentials_inside_connection_urls(rule_id, path, bad, good):
     assert rule_id in rules_of(path, bad)
     assert rule_id not in rules_of(path, good)
+
+
+def test_kubernetes_cronjob_list_and_init_containers():
+    text = """\
+apiVersion: v1
+kind: List
+items:
+  - apiVersion: batch/v1
+    kind: CronJob
+    metadata: {name: backup, namespace: ops}
+    spec:
+      schedule: "0 3 * * *"
+      jobTemplate:
+        spec:
+          template:
+            spec:
+              initContainers:
+                - name: wait
+                  image: busybox
+              containers:
+                - name: backup
+                  image: ops/backup:2.1
+                  securityContext: {privileged: true}
+"""
+    found = [(f.rule, f.message) for f in analyse(text, "cron.yaml").findings]
+    rules = {r for r, _ in found}
+    assert {"K8S003", "K8S004"} <= rules  # busybox untagged (init container), privileged backup container
+    assert not rules & {"K8S009", "K8S010"}  # batch pods need no probes
+    assert any("`wait`" in m for r, m in found if r == "K8S003" or r == "K8S001")
+
+
+def test_compose_long_port_syntax_and_ipv6_any():
+    long_syntax = compose('      - "127.0.0.1:5432:5432"', "      - {target: 5432, published: 5432}")
+    assert "DC003" in rules_of("compose.yaml", long_syntax)
+    bound = compose('      - "127.0.0.1:5432:5432"', "      - {target: 5432, published: 5432, host_ip: 127.0.0.1}")
+    assert "DC003" not in rules_of("compose.yaml", bound)
+    assert "DC003" in rules_of("compose.yaml", compose('"127.0.0.1:5432:5432"', '"6379"'))
+
+
+def test_nginx_site_snippet_without_http_block():
+    text = "server {\n    listen 80;\n    location /files {\n        alias /srv/files/;\n    }\n}\n"
+    rules = rules_of("/etc/nginx/sites-available/files", text)
+    assert "NGX006" in rules and "NGX009" not in rules  # a server block at top level is fine in a site file
