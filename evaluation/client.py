@@ -10,7 +10,7 @@ continuation together, as the model sees them in use.
 from __future__ import annotations
 
 import asyncio
-from typing import Sequence
+from collections.abc import Sequence
 
 from openai import AsyncOpenAI
 from tqdm.auto import tqdm
@@ -71,7 +71,9 @@ def continuation_logprob(logprobs, context_chars: int) -> float:
     return total
 
 
-async def loglikelihoods(client: AsyncOpenAI, model: str, context: str, continuations: Sequence[str]) -> list[float]:
+async def loglikelihoods(
+    client: AsyncOpenAI, model: str, context: str, continuations: Sequence[str]
+) -> list[float]:
     """log P(continuation | context) for each continuation, one batched ``/v1/completions`` request."""
     resp = await client.completions.create(
         model=model,

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 TASKS_DIR = Path(__file__).resolve().parent / "tasks"
 
@@ -97,7 +98,9 @@ def _mcq(r: dict) -> MCQItem:
     answer = int(r["answer"])
     if not 0 <= answer < len(choices):
         raise ValueError(f"MCQ {r.get('id')}: answer {answer} out of range for {len(choices)} choices")
-    return MCQItem(id=str(r["id"]), question=r["question"], choices=choices, answer=answer, topic=r.get("topic", ""))
+    return MCQItem(
+        id=str(r["id"]), question=r["question"], choices=choices, answer=answer, topic=r.get("topic", "")
+    )
 
 
 def _open_qa(r: dict) -> OpenQAItem:
@@ -113,10 +116,14 @@ def _open_qa(r: dict) -> OpenQAItem:
 
 def _config(r: dict) -> ConfigReviewItem:
     defects = tuple(
-        Defect(line=int(d["line"]), keywords=tuple(d.get("keywords", ())), description=d.get("description", ""))
+        Defect(
+            line=int(d["line"]), keywords=tuple(d.get("keywords", ())), description=d.get("description", "")
+        )
         for d in r.get("defects", ())
     )
-    return ConfigReviewItem(id=str(r["id"]), kind=r["kind"], content=r["content"], defects=defects, path=r.get("path", ""))
+    return ConfigReviewItem(
+        id=str(r["id"]), kind=r["kind"], content=r["content"], defects=defects, path=r.get("path", "")
+    )
 
 
 def _log(r: dict) -> LogAnalysisItem:

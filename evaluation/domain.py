@@ -13,7 +13,13 @@ from typing import Any
 from openai import AsyncOpenAI
 from tqdm.auto import tqdm
 
-from aletheia.tasks import ConfigReviewTask, LogAnalysisTask, QuestionTask, parse_config_review_answer, parse_log_answer
+from aletheia.tasks import (
+    ConfigReviewTask,
+    LogAnalysisTask,
+    QuestionTask,
+    parse_config_review_answer,
+    parse_log_answer,
+)
 
 from . import scoring
 from .client import chat_answers, loglikelihoods
@@ -74,8 +80,12 @@ async def run_domain(
 
     if "open_qa" in tasks and data.open_qa:
         answers = await chat_answers(
-            client, model, [open_qa_messages(i) for i in data.open_qa],
-            max_tokens=max_tokens, concurrency=concurrency, desc=f"{model} open_qa",
+            client,
+            model,
+            [open_qa_messages(i) for i in data.open_qa],
+            max_tokens=max_tokens,
+            concurrency=concurrency,
+            desc=f"{model} open_qa",
         )
         scores = [scoring.score_open_qa(i, a) for i, a in zip(data.open_qa, answers)]
         res.metrics["open_qa"] = scoring.aggregate_open_qa(scores)
@@ -83,9 +93,17 @@ async def run_domain(
         res.open_qa_answers = {i.id: a for i, a in zip(data.open_qa, answers)}
 
     if "config_review" in tasks and data.config_review:
-        convs = [ConfigReviewTask(kind=i.kind, content=i.content, path=i.path).messages() for i in data.config_review]
+        convs = [
+            ConfigReviewTask(kind=i.kind, content=i.content, path=i.path).messages()
+            for i in data.config_review
+        ]
         answers = await chat_answers(
-            client, model, convs, max_tokens=max_tokens, concurrency=concurrency, desc=f"{model} config_review"
+            client,
+            model,
+            convs,
+            max_tokens=max_tokens,
+            concurrency=concurrency,
+            desc=f"{model} config_review",
         )
         scores = [
             scoring.score_config_review(i, parse_config_review_answer(a), answer=a)
@@ -99,7 +117,9 @@ async def run_domain(
         answers = await chat_answers(
             client, model, convs, max_tokens=max_tokens, concurrency=concurrency, desc=f"{model} log_analysis"
         )
-        scores = [scoring.score_log_analysis(i, parse_log_answer(a)) for i, a in zip(data.log_analysis, answers)]
+        scores = [
+            scoring.score_log_analysis(i, parse_log_answer(a)) for i, a in zip(data.log_analysis, answers)
+        ]
         res.metrics["log_analysis"] = scoring.aggregate_log_analysis(scores)
         res.items["log_analysis"] = [dict(r, answer=a) for r, a in zip(scoring.as_dicts(scores), answers)]
 

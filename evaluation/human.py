@@ -62,8 +62,13 @@ class PreferenceStore:
         with self.lock, self.db:
             cur = self.db.executemany(
                 "INSERT OR IGNORE INTO pairs VALUES (:id, :question, :model, :baseline, :model_answer, :baseline_answer)",
-                [{k: str(r[k]) for k in ("id", "question", "model", "baseline", "model_answer", "baseline_answer")}
-                 for r in rows],
+                [
+                    {
+                        k: str(r[k])
+                        for k in ("id", "question", "model", "baseline", "model_answer", "baseline_answer")
+                    }
+                    for r in rows
+                ],
             )
             return cur.rowcount
 
@@ -89,7 +94,13 @@ class PreferenceStore:
                 "SELECT question, model_answer, baseline_answer FROM pairs WHERE id = ?", (pair_id,)
             ).fetchone()
         left, right = (ma, ba) if left_is_model else (ba, ma)
-        return {"presentation": cur.lastrowid, "pair_id": pair_id, "question": q, "left": left, "right": right}
+        return {
+            "presentation": cur.lastrowid,
+            "pair_id": pair_id,
+            "question": q,
+            "left": left,
+            "right": right,
+        }
 
     def vote(self, presentation: int, choice: str) -> None:
         if choice not in ("left", "right", "tie"):
@@ -109,7 +120,10 @@ class PreferenceStore:
             ).fetchall()
             n_pairs = self.db.execute("SELECT COUNT(*) FROM pairs").fetchone()[0]
         scores = np.array(
-            [0.5 if c == "tie" else float((c == "left") == bool(left_is_model)) for c, left_is_model, _, _ in rows]
+            [
+                0.5 if c == "tie" else float((c == "left") == bool(left_is_model))
+                for c, left_is_model, _, _ in rows
+            ]
         )
         out = {
             "pairs": n_pairs,
@@ -177,9 +191,11 @@ def make_handler(store: PreferenceStore):
         def _json(self, obj, status: int = 200) -> None:
             self._send(status, json.dumps(obj), "application/json")
 
-        def do_GET(self):  # noqa: N802 - http.server's naming
+        def do_GET(self):
             if self.path == "/":
-                self._send(200, render_page(store.next_presentation(), store.results()), "text/html; charset=utf-8")
+                self._send(
+                    200, render_page(store.next_presentation(), store.results()), "text/html; charset=utf-8"
+                )
             elif self.path == "/api/next":
                 self._json(store.next_presentation() or {"done": True})
             elif self.path == "/api/results":
@@ -187,7 +203,7 @@ def make_handler(store: PreferenceStore):
             else:
                 self._json({"error": "not found"}, HTTPStatus.NOT_FOUND)
 
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             if self.path != "/vote":
                 return self._json({"error": "not found"}, HTTPStatus.NOT_FOUND)
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8")
@@ -222,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--db", help="SQLite file (default: human.sqlite beside --pairs)")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8765)
-    ap.add_argument("--report", action="store_true", help="print the win rate from the recorded votes and exit")
+    ap.add_argument(
+        "--report", action="store_true", help="print the win rate from the recorded votes and exit"
+    )
     args = ap.parse_args(argv)
     if not args.db and not args.pairs:
         ap.error("give --pairs or --db")
@@ -234,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(store.results(), indent=2))
         return 0
     httpd = make_server(store, args.host, args.port)
-    print(f"serving blind pairs on http://{args.host}:{httpd.server_address[1]}/ (votes in {db}); Ctrl-C to stop")
+    print(
+        f"serving blind pairs on http://{args.host}:{httpd.server_address[1]}/ (votes in {db}); Ctrl-C to stop"
+    )
     try:
         httpd.serve_forever()
     except KeyboardInterrupt:

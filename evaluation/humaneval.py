@@ -16,9 +16,9 @@ network; time, memory and CPU limits). With one greedy sample per problem, pass@
 from __future__ import annotations
 
 import asyncio
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-import re
 from statistics import fmean as mean
 
 from openai import AsyncOpenAI
@@ -38,7 +38,12 @@ def load_problems(limit: int | None = None) -> list[dict]:
 
 def program(problem: dict, completion: str) -> str:
     return (
-        problem["prompt"] + completion + "\n\n" + problem["test"] + "\n\n" + f"check({problem['entry_point']})\n"
+        problem["prompt"]
+        + completion
+        + "\n\n"
+        + problem["test"]
+        + "\n\n"
+        + f"check({problem['entry_point']})\n"
     )
 
 
@@ -55,27 +60,31 @@ CHAT_TEMPLATE = (
     "Complete this Python function. Reply with the whole function, imports included, in one ```python "
     "code block.\n\n```python\n{prompt}```"
 )
-_CODE_BLOCK = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)(?:```|$)", re.S)
+_CODE_BLOCK = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)(?:```|$)", re.DOTALL)
 
 
 def extract_code(reply: str, problem: dict) -> str:
     """The completion to put after the prompt, from a chat reply."""
     m = _CODE_BLOCK.search(reply)
     code = m.group(1) if m else reply
-    if re.search(rf"^\s*def\s+{re.escape(problem['entry_point'])}\s*\(", code, re.M):
+    if re.search(rf"^\s*def\s+{re.escape(problem['entry_point'])}\s*\(", code, re.MULTILINE):
         return "\n\n" + code
     return code
 
 
-async def complete(client: AsyncOpenAI, model: str, problem: dict, max_tokens: int, mode: str = "chat") -> str:
+async def complete(
+    client: AsyncOpenAI, model: str, problem: dict, max_tokens: int, mode: str = "chat"
+) -> str:
     if mode == "completion":
         resp = await client.completions.create(
             model=model, prompt=problem["prompt"], max_tokens=max_tokens, temperature=0.0, stop=STOP
         )
         return resp.choices[0].text or ""
     resp = await client.chat.completions.create(
-        model=model, messages=[{"role": "user", "content": CHAT_TEMPLATE.format(prompt=problem["prompt"])}],
-        max_tokens=max_tokens, temperature=0.0,
+        model=model,
+        messages=[{"role": "user", "content": CHAT_TEMPLATE.format(prompt=problem["prompt"])}],
+        max_tokens=max_tokens,
+        temperature=0.0,
     )
     return extract_code(resp.choices[0].message.content or "", problem)
 
@@ -98,7 +107,9 @@ async def run_humaneval(
     async def one(problem: dict) -> ProblemResult:
         async with sem:
             completion = await complete(client, model, problem, max_tokens, mode)
-        res = await loop.run_in_executor(pool, lambda: run_python(program(problem, completion), timeout=timeout))
+        res = await loop.run_in_executor(
+            pool, lambda: run_python(program(problem, completion), timeout=timeout)
+        )
         bar.update(1)
         if res.ok:
             err = ""
@@ -114,7 +125,11 @@ async def run_humaneval(
     finally:
         bar.close()
         pool.shutdown()
-    metrics = {"pass@1": mean(r.passed for r in results) if results else float("nan"), "n": len(results), "mode": mode}
+    metrics = {
+        "pass@1": mean(r.passed for r in results) if results else float("nan"),
+        "n": len(results),
+        "mode": mode,
+    }
     return metrics, results
 
 

@@ -69,8 +69,10 @@ def parse_verdict(text: str) -> Verdict:
 
 def judge_messages(item: OpenQAItem, answer_a: str, answer_b: str) -> list[dict[str, str]]:
     user = JUDGE_TEMPLATE.format(
-        question=item.question.strip(), reference=item.reference.strip() or "(none)",
-        a=answer_a.strip() or "(empty)", b=answer_b.strip() or "(empty)",
+        question=item.question.strip(),
+        reference=item.reference.strip() or "(none)",
+        a=answer_a.strip() or "(empty)",
+        b=answer_b.strip() or "(empty)",
     )
     return [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": user}]
 
@@ -85,14 +87,16 @@ class LLMJudge:
         self.name = f"llm:{model}"
 
     @classmethod
-    def from_env(cls, base_url: str, model: str, api_key_env: str | None) -> "LLMJudge":
+    def from_env(cls, base_url: str, model: str, api_key_env: str | None) -> LLMJudge:
         key = os.environ.get(api_key_env, "") if api_key_env else ""
         return cls(base_url, model, key or None)
 
     async def judge(self, item: OpenQAItem, answer_a: str, answer_b: str) -> Verdict:
         resp = await self.client.chat.completions.create(
-            model=self.model, messages=judge_messages(item, answer_a, answer_b),
-            max_tokens=self.max_tokens, temperature=0.0,
+            model=self.model,
+            messages=judge_messages(item, answer_a, answer_b),
+            max_tokens=self.max_tokens,
+            temperature=0.0,
         )
         return parse_verdict(resp.choices[0].message.content or "")
 

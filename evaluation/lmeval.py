@@ -40,7 +40,7 @@ def run_lm_eval(
     model: str,
     *,
     tasks: list[str] | None = None,
-    limit: int | float | None = None,
+    limit: float | None = None,
     tokenizer_dir: str | Path | None = None,
     include_path: str | Path | None = None,
     num_concurrent: int = 1,
@@ -80,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     from .perf import bundled_gguf
 
     ap = argparse.ArgumentParser(prog="python -m evaluation.lmeval", description=__doc__.split("\n")[0])
-    ap.add_argument("--export-tokenizer", metavar="DIR", help="write the bundled GGUF's tokenizer to DIR and exit")
+    ap.add_argument(
+        "--export-tokenizer", metavar="DIR", help="write the bundled GGUF's tokenizer to DIR and exit"
+    )
     ap.add_argument("--base-url", help="OpenAI base URL (…/v1) of the server")
     ap.add_argument("--model", default="aletheia-base")
     ap.add_argument("--tasks", default="sysmcq")

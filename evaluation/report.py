@@ -13,7 +13,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 DOMAIN_HEADLINES = [
     ("mcq", "acc", "MCQ acc"),
@@ -34,7 +34,9 @@ def _fmt(v) -> str:
 
 
 def plot_domain(domain: dict[str, dict[str, dict[str, float]]], path: Path) -> Path | None:
-    labels = [(t, m, name) for t, m, name in DOMAIN_HEADLINES if any(m in domain[x].get(t, {}) for x in domain)]
+    labels = [
+        (t, m, name) for t, m, name in DOMAIN_HEADLINES if any(m in domain[x].get(t, {}) for x in domain)
+    ]
     if not labels:
         return None
     models = list(domain)
@@ -71,7 +73,10 @@ def plot_winrate(w: dict, path: Path) -> Path | None:
     ax1.set_yticks([])
     ax1.set_title(f"{w.get('model', 'model')} vs {w.get('baseline', 'baseline')}: W/T/L over {n} prompts")
     ax1.legend(ncol=3, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, -0.9))
-    rates = [("win rate", w["win_rate"], w["ci_low"], w["ci_high"]), ("length-controlled", w["lc_win_rate"], None, None)]
+    rates = [
+        ("win rate", w["win_rate"], w["ci_low"], w["ci_high"]),
+        ("length-controlled", w["lc_win_rate"], None, None),
+    ]
     for y, (label, v, lo, hi) in enumerate(rates):
         err = [[v - lo], [hi - v]] if lo is not None else None
         ax2.errorbar([v], [y], xerr=err, fmt="o", color="C0", capsize=4)
@@ -94,7 +99,7 @@ def plot_standard(standard: dict[str, dict[str, float]], path: Path) -> Path | N
     fig, ax = plt.subplots(figsize=(5, 3.5))
     bars = ax.bar(models, vals, color=[f"C{i}" for i in range(len(models))])
     ax.bar_label(bars, labels=[_fmt(v) for v in vals], fontsize=8)
-    ax.set_ylim(0, max([v for v in vals if v == v] + [0.1]) * 1.3)
+    ax.set_ylim(0, max([v for v in vals if not math.isnan(v)] + [0.1]) * 1.3)
     ax.set_title(f"HumanEval pass@1 (greedy, n={standard[models[0]].get('n', '?')})")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -108,26 +113,44 @@ def _domain_md(domain: dict) -> list[str]:
     lines = ["## Domain suite", ""]
     for task in tasks:
         metrics = list(dict.fromkeys(k for m in models for k in domain[m].get(task, {})))
-        lines += [f"### {task}", "", "| metric | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
+        lines += [
+            f"### {task}",
+            "",
+            "| metric | " + " | ".join(models) + " |",
+            "|---|" + "---|" * len(models),
+        ]
         for k in metrics:
-            lines.append(f"| {k} | " + " | ".join(_fmt(domain[m].get(task, {}).get(k, float("nan"))) for m in models) + " |")
+            lines.append(
+                f"| {k} | "
+                + " | ".join(_fmt(domain[m].get(task, {}).get(k, float("nan"))) for m in models)
+                + " |"
+            )
         lines.append("")
     return lines
 
 
 def _winrate_md(w: dict) -> list[str]:
     return [
-        "## Win rate", "",
-        f"Judge: {w.get('judge', '?')}. Each prompt judged in both orders; disagreement = tie.", "",
-        "| n | wins | ties | losses | win rate | 95% CI | length-controlled | similar-length (n) | mean chars model / baseline |",
-        "|---|---|---|---|---|---|---|---|---|",
-        f"| {w['n']} | {w['wins']} | {w['ties']} | {w['losses']} | {_fmt(w['win_rate'])} | "
-        f"[{_fmt(w['ci_low'])}, {_fmt(w['ci_high'])}] | {_fmt(w['lc_win_rate'])} | "
-        f"{_fmt(w['similar_length_win_rate'])} ({w['similar_length_n']}) | "
-        f"{w['mean_len_model']:.0f} / {w['mean_len_baseline']:.0f} |",
+        "## Win rate",
         "",
-        "Length-controlled: logistic regression of the outcome on log length ratio, evaluated at equal length; "
-        "similar-length: pairs within 20% of each other's length.",
+        f"Judge: {w.get('judge', '?')}. Each prompt judged in both orders; disagreement = tie.",
+        "",
+        (
+            "| n | wins | ties | losses | win rate | 95% CI | length-controlled | similar-length (n) "
+            "| mean chars model / baseline |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|",
+        (
+            f"| {w['n']} | {w['wins']} | {w['ties']} | {w['losses']} | {_fmt(w['win_rate'])} | "
+            f"[{_fmt(w['ci_low'])}, {_fmt(w['ci_high'])}] | {_fmt(w['lc_win_rate'])} | "
+            f"{_fmt(w['similar_length_win_rate'])} ({w['similar_length_n']}) | "
+            f"{w['mean_len_model']:.0f} / {w['mean_len_baseline']:.0f} |"
+        ),
+        "",
+        (
+            "Length-controlled: logistic regression of the outcome on log length ratio, evaluated at equal "
+            "length; similar-length: pairs within 20% of each other's length."
+        ),
         "",
     ]
 
@@ -148,8 +171,10 @@ def write_report(results: dict, out_dir: str | Path) -> Path:
             lines += ["![win rate](winrate.png)", ""]
     if results.get("standard"):
         lines += ["## Standard suite: HumanEval", "", "| model | pass@1 | n |", "|---|---|---|"]
-        lines += [f"| {m} | {_fmt(v.get('pass@1'))} | {v.get('n')} |" for m, v in results["standard"].items()] + [""]
-        lines += ["Generated programs ran in evaluation.sandbox: " + results.get("sandbox", "") , ""]
+        lines += [
+            f"| {m} | {_fmt(v.get('pass@1'))} | {v.get('n')} |" for m, v in results["standard"].items()
+        ] + [""]
+        lines += ["Generated programs ran in evaluation.sandbox: " + results.get("sandbox", ""), ""]
         if plot_standard(results["standard"], out / "standard.png"):
             lines += ["![HumanEval](standard.png)", ""]
     if results.get("perf"):

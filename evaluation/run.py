@@ -26,7 +26,7 @@ import json
 import sys
 import time
 from contextlib import ExitStack
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .client import make_client
@@ -45,7 +45,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--base-url", help="OpenAI base URL (…/v1); default: start the server here")
     ap.add_argument("--api-key", default="none")
     ap.add_argument("--limit", type=int, help="items per domain task (default: all)")
-    ap.add_argument("--seed", type=int, help="sample --limit items at random with this seed (default: the first N)")
+    ap.add_argument(
+        "--seed", type=int, help="sample --limit items at random with this seed (default: the first N)"
+    )
     ap.add_argument("--tasks-dir", help="benchmark data folder (default: evaluation/tasks)")
     ap.add_argument("--max-tokens", type=int, default=256, help="answer length for generated tasks")
     ap.add_argument("--concurrency", type=int, default=4, help="requests in flight")
@@ -57,7 +59,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--perf-concurrency", default="1,2,4,8,16")
     ap.add_argument("--perf-max-tokens", type=int, default=128)
     ap.add_argument("--perf-requests-per-level", type=int, default=8)
-    ap.add_argument("--lm-eval", action="store_true", help="also run sysmcq through lm-eval local-completions")
+    ap.add_argument(
+        "--lm-eval", action="store_true", help="also run sysmcq through lm-eval local-completions"
+    )
     ap.add_argument("--out", help="report folder (default: reports/<UTC timestamp>)")
     args = ap.parse_args(argv)
     args.suites = [s.strip() for s in args.suite.split(",") if s.strip()]
@@ -97,7 +101,9 @@ async def evaluate(args, base_url: str, model: str, baseline: str) -> dict:
             t0 = time.monotonic()
             results["domain"], results["domain_items"] = {}, {}
             for m in models:
-                res = await run_domain(client, m, data, max_tokens=args.max_tokens, concurrency=args.concurrency)
+                res = await run_domain(
+                    client, m, data, max_tokens=args.max_tokens, concurrency=args.concurrency
+                )
                 results["domain"][m], results["domain_items"][m] = res.metrics, res.items
                 answers[m] = res.open_qa_answers
             if model == baseline:
@@ -111,8 +117,12 @@ async def evaluate(args, base_url: str, model: str, baseline: str) -> dict:
             for m in models:
                 if m not in answers or not answers[m]:
                     texts = await chat_answers(
-                        client, m, [open_qa_messages(i) for i in data.open_qa], max_tokens=args.max_tokens,
-                        concurrency=args.concurrency, desc=f"{m} open_qa",
+                        client,
+                        m,
+                        [open_qa_messages(i) for i in data.open_qa],
+                        max_tokens=args.max_tokens,
+                        concurrency=args.concurrency,
+                        desc=f"{m} open_qa",
                     )
                     answers[m] = {i.id: a for i, a in zip(data.open_qa, texts)}
             judge = make_judge(args)
@@ -121,8 +131,14 @@ async def evaluate(args, base_url: str, model: str, baseline: str) -> dict:
             results["winrate"] = {**summary, "judge": judge.name, "model": model, "baseline": baseline}
             results["winrate_pairs"] = winrate.outcomes_as_dicts(outcomes)
             results["pairs"] = [
-                {"id": i.id, "question": i.question, "model": model, "baseline": baseline,
-                 "model_answer": answers[model][i.id], "baseline_answer": answers[baseline][i.id]}
+                {
+                    "id": i.id,
+                    "question": i.question,
+                    "model": model,
+                    "baseline": baseline,
+                    "model_answer": answers[model][i.id],
+                    "baseline_answer": answers[baseline][i.id],
+                }
                 for i in data.open_qa
             ]
             results["timings_s"]["winrate"] = time.monotonic() - t0
@@ -140,7 +156,9 @@ async def evaluate(args, base_url: str, model: str, baseline: str) -> dict:
                 results["standard"][m] = metrics
                 results["standard_items"][m] = humaneval.results_as_dicts(items)
             results["sandbox"] = (
-                "network namespace (unshare -n) + socket audit hook" if unshare_available() else "socket audit hook"
+                "network namespace (unshare -n) + socket audit hook"
+                if unshare_available()
+                else "socket audit hook"
             ) + ", RLIMIT_AS/CPU/FSIZE, wall-clock timeout"
             results["timings_s"]["standard"] = time.monotonic() - t0
     finally:
@@ -152,8 +170,13 @@ async def evaluate(args, base_url: str, model: str, baseline: str) -> dict:
         t0 = time.monotonic()
         conc = [int(c) for c in args.perf_concurrency.split(",") if c.strip()]
         levels = await profile_server(
-            "server", base_url, model, conc, max_tokens=args.perf_max_tokens,
-            requests_per_level=args.perf_requests_per_level, api_key=args.api_key,
+            "server",
+            base_url,
+            model,
+            conc,
+            max_tokens=args.perf_max_tokens,
+            requests_per_level=args.perf_requests_per_level,
+            api_key=args.api_key,
         )
         results["perf"] = levels_as_dicts(levels)
         results["timings_s"]["perf"] = time.monotonic() - t0
@@ -165,7 +188,7 @@ def run(args) -> Path:
 
     model, model_path = split_spec(args.model)
     baseline, baseline_path = split_spec(args.baseline)
-    out = Path(args.out or f"reports/{datetime.now(timezone.utc):%Y%m%d-%H%M%S}")
+    out = Path(args.out or f"reports/{datetime.now(UTC):%Y%m%d-%H%M%S}")
     with ExitStack() as stack:
         base_url = args.base_url
         if not base_url:
@@ -187,12 +210,18 @@ def run(args) -> Path:
             from .lmeval import run_lm_eval
 
             results["lm_eval"] = {
-                m: run_lm_eval(base_url, m, limit=args.limit, batch_size=4) for m in dict.fromkeys((model, baseline))
+                m: run_lm_eval(base_url, m, limit=args.limit, batch_size=4)
+                for m in dict.fromkeys((model, baseline))
             }
     results["run"] = {
-        "model": model, "baseline": baseline, "base_url": args.base_url or "started by evaluation.run",
-        "suites": ",".join(args.suites), "limit": args.limit, "seed": args.seed, "max_tokens": args.max_tokens,
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model": model,
+        "baseline": baseline,
+        "base_url": args.base_url or "started by evaluation.run",
+        "suites": ",".join(args.suites),
+        "limit": args.limit,
+        "seed": args.seed,
+        "max_tokens": args.max_tokens,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     pairs = results.pop("pairs", None)
     out.mkdir(parents=True, exist_ok=True)

@@ -4,9 +4,10 @@ Layers (all on by default):
 
 * a fresh process (``python -I``: isolated mode, no user site, no environment-driven imports) in an
   empty temporary working directory, in its own session so the whole process group is killed;
-* a wall-clock timeout (the group gets SIGKILL), and ``resource.setrlimit`` limits set before exec:
+* a wall-clock timeout (the group gets SIGKILL), and ``resource.setrlimit`` limits that the child
+  sets on itself before the code runs (not in a ``preexec_fn``, which is unsafe in threaded callers):
   ``RLIMIT_AS`` (address space), ``RLIMIT_CPU`` (CPU seconds), ``RLIMIT_FSIZE`` (largest file written)
-  and ``RLIMIT_CORE`` 0;
+  and ``RLIMIT_CORE`` 0; hard limits, so the code cannot raise them again;
 * no network: when ``unshare -n`` works on this machine (root, or unprivileged user namespaces) the
   child runs in a new, empty network namespace (no interface is up, so even loopback is unreachable);
   in every case an audit hook (PEP 578) installed before the code runs raises ``PermissionError`` on
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -39,6 +39,13 @@ def _aletheia_no_network(event, args, _unix=getattr(_s, "AF_UNIX", 1)):
         raise PermissionError("network access is disabled in the sandbox (socket)")
 _sys.addaudithook(_aletheia_no_network)
 del _s, _sys
+"""
+
+_LIMITS = r"""
+import resource as _r
+for _k, _v in {limits!r}.items():
+    _r.setrlimit(getattr(_r, _k), (_v, _v))
+del _r, _k, _v
 """
 
 _RUNNER = "import sys; code = open(sys.argv[1]).read(); exec(compile(code, sys.argv[1], 'exec'), {'__name__': '__main__'})"
@@ -64,20 +71,22 @@ def unshare_available() -> bool:
     if not exe:
         return False
     try:
-        return subprocess.run([exe, "-n", "true"], capture_output=True, timeout=10).returncode == 0
+        return (
+            subprocess.run([exe, "-n", "true"], capture_output=True, timeout=10, check=False).returncode == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 
 
-def _limits(memory_mb: int, cpu_seconds: int, file_mb: int):
-    def apply() -> None:
-        mem = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (file_mb * 1024 * 1024,) * 2)
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-    return apply
+def _limits(memory_mb: int, cpu_seconds: int, file_mb: int) -> str:
+    """Code that sets the resource limits, run by the child itself before anything else."""
+    limits = {
+        "RLIMIT_AS": memory_mb * 1024 * 1024,
+        "RLIMIT_CPU": cpu_seconds,
+        "RLIMIT_FSIZE": file_mb * 1024 * 1024,
+        "RLIMIT_CORE": 0,
+    }
+    return _LIMITS.format(limits=limits)
 
 
 def run_python(
@@ -99,15 +108,27 @@ def run_python(
         script = os.path.join(tmp, "program.py")
         with open(script, "w", encoding="utf-8") as fh:
             fh.write(code)
-        boot = (_NO_NETWORK_HOOK if audit_hook else "") + _RUNNER
+        boot = _limits(memory_mb, cpu, file_mb) + (_NO_NETWORK_HOOK if audit_hook else "") + _RUNNER
         cmd = [sys.executable, "-I", "-c", boot, script]
         if use_ns:
             cmd = [shutil.which("unshare") or "unshare", "-n", *cmd]
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONHASHSEED": "0", "HOME": tmp, "LANG": "C.UTF-8"}
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONHASHSEED": "0",
+            "HOME": tmp,
+            "LANG": "C.UTF-8",
+        }
         start = time.monotonic()
         proc = subprocess.Popen(
-            cmd, cwd=tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            preexec_fn=_limits(memory_mb, cpu, file_mb), start_new_session=True, text=True, errors="replace",
+            cmd,
+            cwd=tmp,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            text=True,
+            errors="replace",
         )
         try:
             out, err = proc.communicate(timeout=timeout)
@@ -121,6 +142,9 @@ def run_python(
             timed_out = True
         return SandboxResult(
             returncode=None if timed_out else proc.returncode,
-            stdout=out[-4000:], stderr=err[-4000:], timed_out=timed_out,
-            seconds=time.monotonic() - start, network_namespace=use_ns,
+            stdout=out[-4000:],
+            stderr=err[-4000:],
+            timed_out=timed_out,
+            seconds=time.monotonic() - start,
+            network_namespace=use_ns,
         )

@@ -15,15 +15,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from statistics import fmean as mean
-from typing import Sequence
 
 from aletheia.tasks import Finding, LogAnswer
 
 from . import matching
 from .data import ConfigReviewItem, Defect, LogAnalysisItem, MCQItem, OpenQAItem
-
 
 # ---------------------------------------------------------------------------------------------- MCQ
 
@@ -47,7 +46,9 @@ def score_mcq(item: MCQItem, loglikelihoods: Sequence[float]) -> MCQScore:
         raise ValueError(f"{item.id}: {len(loglikelihoods)} log-likelihoods for {len(item.choices)} choices")
     normed = [ll / max(len(c.encode("utf-8")), 1) for ll, c in zip(loglikelihoods, item.choices)]
     pred, pred_norm = _argmax(loglikelihoods), _argmax(normed)
-    return MCQScore(item.id, tuple(loglikelihoods), pred, pred_norm, pred == item.answer, pred_norm == item.answer)
+    return MCQScore(
+        item.id, tuple(loglikelihoods), pred, pred_norm, pred == item.answer, pred_norm == item.answer
+    )
 
 
 def aggregate_mcq(scores: Sequence[MCQScore]) -> dict[str, float]:

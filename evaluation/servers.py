@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Self
 
 from server.process import free_port
 
@@ -19,7 +20,9 @@ __all__ = ["ExternalServer", "free_port", "list_models"]
 class ExternalServer:
     """Runs ``cmd`` (which must listen on ``port``) until ``GET /v1/models`` answers 200."""
 
-    def __init__(self, cmd: list[str], port: int, startup_timeout: float = 180.0, log_path: str | Path | None = None):
+    def __init__(
+        self, cmd: list[str], port: int, startup_timeout: float = 180.0, log_path: str | Path | None = None
+    ):
         self.cmd, self.port, self.startup_timeout = cmd, port, startup_timeout
         self.log_path = Path(log_path) if log_path else None
         self.proc: subprocess.Popen | None = None
@@ -28,13 +31,15 @@ class ExternalServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def __enter__(self) -> "ExternalServer":
+    def __enter__(self) -> Self:
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(self.cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"exited with {self.proc.returncode} during start-up: {' '.join(self.cmd)}")
+                raise RuntimeError(
+                    f"exited with {self.proc.returncode} during start-up: {' '.join(self.cmd)}"
+                )
             try:
                 with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as r:
                     if r.status == 200:
@@ -58,6 +63,8 @@ class ExternalServer:
 def list_models(base_url: str, api_key: str = "none") -> list[str]:
     import json
 
-    req = urllib.request.Request(f"{base_url.rstrip('/')}/models", headers={"Authorization": f"Bearer {api_key}"})
+    req = urllib.request.Request(
+        f"{base_url.rstrip('/')}/models", headers={"Authorization": f"Bearer {api_key}"}
+    )
     with urllib.request.urlopen(req, timeout=10) as r:
         return [m["id"] for m in json.load(r).get("data", [])]

@@ -21,8 +21,8 @@ identical, a deterministic judge cannot tell them apart, and every pair ties: ex
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -75,7 +75,9 @@ async def judge_pairs(
         bar.close()
 
 
-def bootstrap_ci(scores: np.ndarray, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+def bootstrap_ci(
+    scores: np.ndarray, n_boot: int = 2000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
     if len(scores) == 0:
         return (float("nan"), float("nan"))
     rng = np.random.default_rng(seed)

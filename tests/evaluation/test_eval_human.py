@@ -12,8 +12,14 @@ import pytest
 from evaluation.human import PreferenceStore, make_server
 
 PAIRS = [
-    {"id": f"p{i}", "question": f"Q{i} <b>bold?</b>", "model": "tuned", "baseline": "base",
-     "model_answer": f"tuned answer {i}", "baseline_answer": f"base answer {i}"}
+    {
+        "id": f"p{i}",
+        "question": f"Q{i} <b>bold?</b>",
+        "model": "tuned",
+        "baseline": "base",
+        "model_answer": f"tuned answer {i}",
+        "baseline_answer": f"base answer {i}",
+    }
     for i in range(3)
 ]
 
@@ -61,7 +67,10 @@ def test_round_trip(page):
         sides.add(left_is_tuned)
         choice = "left" if left_is_tuned else "right"
         wanted[nxt["pair_id"]] = choice
-        assert post(base + "/vote", {"presentation": nxt["presentation"], "choice": choice}, as_json=True)[0] == 200
+        assert (
+            post(base + "/vote", {"presentation": nxt["presentation"], "choice": choice}, as_json=True)[0]
+            == 200
+        )
     assert len(wanted) == 3  # the fewest-votes rule showed each pair once
 
     # one more through the HTML form: a tie (303 redirect back to the page, followed by urllib)
@@ -78,7 +87,9 @@ def test_round_trip(page):
 def test_bad_votes_are_rejected(page):
     base, _ = page
     nxt = json.loads(get(base + "/api/next")[1])
-    assert post(base + "/vote", {"presentation": nxt["presentation"], "choice": "both"}, as_json=True)[0] == 400
+    assert (
+        post(base + "/vote", {"presentation": nxt["presentation"], "choice": "both"}, as_json=True)[0] == 400
+    )
     assert post(base + "/vote", {"presentation": 9999, "choice": "left"}, as_json=True)[0] == 400
     assert json.loads(get(base + "/api/results")[1])["votes"] == 0
 

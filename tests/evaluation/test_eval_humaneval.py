@@ -18,8 +18,10 @@ def test_canonical_solutions_pass_and_wrong_ones_fail():
 
 def test_extract_code_from_chat_replies():
     p = load_problems(1)[0]
-    full = f"Sure!\n```python\nfrom typing import List\n\ndef {p['entry_point']}(numbers, threshold):\n" \
-           "    return any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])\n```\nDone."
+    full = (
+        f"Sure!\n```python\nfrom typing import List\n\ndef {p['entry_point']}(numbers, threshold):\n"
+        "    return any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])\n```\nDone."
+    )
     assert run_python(program(p, extract_code(full, p)), timeout=10).ok
     body_only = "```\n" + p["canonical_solution"] + "```"
     assert run_python(program(p, extract_code(body_only, p)), timeout=10).ok

@@ -44,7 +44,12 @@ def answers(llm_server, fixture_data):
 
 
 def test_domain_suite_on_fixtures(llm_server, fixture_data):
-    data = DomainData(fixture_data.mcq[:2], fixture_data.open_qa[:1], fixture_data.config_review[:1], fixture_data.log_analysis[:1])
+    data = DomainData(
+        fixture_data.mcq[:2],
+        fixture_data.open_qa[:1],
+        fixture_data.config_review[:1],
+        fixture_data.log_analysis[:1],
+    )
     res = asyncio.run(run_domain(make_client(llm_server.base_url), llm_server.model, data, max_tokens=24))
     assert set(res.metrics) == {"mcq", "open_qa", "config_review", "log_analysis"}
     assert res.metrics["mcq"]["n"] == 2
@@ -106,12 +111,30 @@ def test_llm_judge_through_the_server(llm_server, fixture_data, answers):
 def test_load_profile_of_our_server(llm_server, tmp_path):
     from evaluation.perf import main
 
-    rc = main(["--base-url", llm_server.base_url, "--compare-base-url", llm_server.base_url,
-               "--concurrency", "1,2", "--max-tokens", "4", "--requests-per-level", "2", "--out", str(tmp_path)])
+    rc = main(
+        [
+            "--base-url",
+            llm_server.base_url,
+            "--compare-base-url",
+            llm_server.base_url,
+            "--concurrency",
+            "1,2",
+            "--max-tokens",
+            "4",
+            "--requests-per-level",
+            "2",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert rc == 0
     levels = json.loads((tmp_path / "perf.json").read_text())["levels"]
     assert [(lv["server"], lv["concurrency"]) for lv in levels] == [
-        ("aletheia", 1), ("aletheia", 2), ("compare", 1), ("compare", 2)]
+        ("aletheia", 1),
+        ("aletheia", 2),
+        ("compare", 1),
+        ("compare", 2),
+    ]
     for lv in levels:
         assert lv["errors"] == 0 and lv["requests"] == 2 and lv["output_tokens"] > 0
         assert 0 < lv["ttft_p50"] <= lv["e2e_p50"] and lv["tokens_per_s"] > 0
@@ -123,8 +146,11 @@ def test_load_profile_of_llama_cpp_server():
     from evaluation.perf import llama_cpp_server, profile_server
 
     with llama_cpp_server() as srv:
-        levels = asyncio.run(profile_server("llama_cpp.server", srv.base_url, "aletheia-base", [1], max_tokens=4,
-                                            requests_per_level=1))
+        levels = asyncio.run(
+            profile_server(
+                "llama_cpp.server", srv.base_url, "aletheia-base", [1], max_tokens=4, requests_per_level=1
+            )
+        )
     assert levels[0].errors == 0 and levels[0].output_tokens > 0
 
 
@@ -132,9 +158,26 @@ def test_run_cli_end_to_end(llm_server, tmp_path, fixture_tasks_dir):
     from evaluation.run import main
 
     out = tmp_path / "run"
-    rc = main(["--model", llm_server.model, "--baseline", llm_server.model, "--base-url", llm_server.base_url,
-               "--suite", "domain,winrate", "--tasks-dir", str(fixture_tasks_dir), "--limit", "1",
-               "--max-tokens", "32", "--out", str(out)])
+    rc = main(
+        [
+            "--model",
+            llm_server.model,
+            "--baseline",
+            llm_server.model,
+            "--base-url",
+            llm_server.base_url,
+            "--suite",
+            "domain,winrate",
+            "--tasks-dir",
+            str(fixture_tasks_dir),
+            "--limit",
+            "1",
+            "--max-tokens",
+            "32",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     for name in ("report.md", "results.json", "domain.png", "winrate.png", "pairs.jsonl"):
         assert (out / name).exists(), name
@@ -149,7 +192,18 @@ def test_run_cli_refuses_unknown_models(llm_server, tmp_path):
     from evaluation.run import main
 
     with pytest.raises(SystemExit, match="not served"):
-        main(["--model", "no-such-model", "--base-url", llm_server.base_url, "--suite", "domain", "--out", str(tmp_path)])
+        main(
+            [
+                "--model",
+                "no-such-model",
+                "--base-url",
+                llm_server.base_url,
+                "--suite",
+                "domain",
+                "--out",
+                str(tmp_path),
+            ]
+        )
 
 
 def test_quick_evaluate_two_names_for_the_same_weights(fixture_tasks_dir):
@@ -159,6 +213,11 @@ def test_quick_evaluate_two_names_for_the_same_weights(fixture_tasks_dir):
     g = str(bundled_gguf())
     out = quick_evaluate({"first": g, "second": g}, limit=1, max_tokens=24, tasks_dir=fixture_tasks_dir)
     assert set(out) == {"first", "second"}
-    assert {"mcq/acc", "mcq/acc_norm", "open_qa/key_fact_coverage", "config_review/f1",
-            "log_analysis/root_cause_acc"} <= set(out["first"])
+    assert {
+        "mcq/acc",
+        "mcq/acc_norm",
+        "open_qa/key_fact_coverage",
+        "config_review/f1",
+        "log_analysis/root_cause_acc",
+    } <= set(out["first"])
     assert out["first"] == out["second"]  # same weights, greedy decoding

@@ -28,13 +28,22 @@ def test_exported_tokenizer_matches_server_tokens(tokenizer_dir, llm_server):
     tok = AutoTokenizer.from_pretrained(str(tokenizer_dir))
     text = "Question: Which port does HTTPS use?\nAnswer: 443"
     client = make_client(llm_server.base_url)
-    resp = asyncio.run(client.completions.create(model=llm_server.model, prompt=text, echo=True, logprobs=1, max_tokens=0))
-    assert [tok.decode([i]) for i in tok(text, add_special_tokens=False)["input_ids"]] == resp.choices[0].logprobs.tokens
+    resp = asyncio.run(
+        client.completions.create(model=llm_server.model, prompt=text, echo=True, logprobs=1, max_tokens=0)
+    )
+    assert [tok.decode([i]) for i in tok(text, add_special_tokens=False)["input_ids"]] == resp.choices[
+        0
+    ].logprobs.tokens
 
 
 def test_lm_eval_sysmcq_matches_our_scorer(tokenizer_dir, llm_server):
     out = run_lm_eval(
-        llm_server.base_url, llm_server.model, limit=5, tokenizer_dir=tokenizer_dir, batch_size=4, log_samples=True
+        llm_server.base_url,
+        llm_server.model,
+        limit=5,
+        tokenizer_dir=tokenizer_dir,
+        batch_size=4,
+        log_samples=True,
     )
     res = out["results"]["sysmcq"]
     assert res["sample_len"] == 5
@@ -42,7 +51,10 @@ def test_lm_eval_sysmcq_matches_our_scorer(tokenizer_dir, llm_server):
     ids = [s["doc"]["id"] for s in samples]
     items = [i for i in load_mcq() if i.id in ids]
     assert len(items) == 5
-    ours = {s.id: s for s in asyncio.run(score_mcq_items(make_client(llm_server.base_url), llm_server.model, items))}
+    ours = {
+        s.id: s
+        for s in asyncio.run(score_mcq_items(make_client(llm_server.base_url), llm_server.model, items))
+    }
     assert res["acc,none"] == pytest.approx(sum(s.correct for s in ours.values()) / 5)
     assert res["acc_norm,none"] == pytest.approx(sum(s.correct_norm for s in ours.values()) / 5)
     for sample in samples:

@@ -45,7 +45,11 @@ def hf_logprobs(tok, model, text):
     with torch.no_grad():
         logits = model(torch.tensor([ids])).logits[0].double()
     lp = torch.log_softmax(logits, -1)
-    return [tok.decode([i]) for i in ids], [lp[i - 1, ids[i]].item() for i in range(1, len(ids))], lp.argmax(-1).tolist()
+    return (
+        [tok.decode([i]) for i in ids],
+        [lp[i - 1, ids[i]].item() for i in range(1, len(ids))],
+        lp.argmax(-1).tolist(),
+    )
 
 
 def test_server_logprobs_match_transformers(hf_model, llm_server):
@@ -66,9 +70,11 @@ def test_server_logprobs_match_transformers(hf_model, llm_server):
         # near-ties can flip under quantisation noise)
         top_agree += [next(iter(top)) == tok.decode([argmax[i]]) for i, top in enumerate(lp.top_logprobs[1:])]
     diffs = np.array(diffs)
-    print(f"per-token |Δ log p|: mean {diffs.mean():.3f}, p90 {np.percentile(diffs, 90):.3f}, "
-          f"max {diffs.max():.3f} over {len(diffs)} tokens; "
-          f"top-1 agreement {np.mean(top_agree):.2f}")
+    print(
+        f"per-token |Δ log p|: mean {diffs.mean():.3f}, p90 {np.percentile(diffs, 90):.3f}, "
+        f"max {diffs.max():.3f} over {len(diffs)} tokens; "
+        f"top-1 agreement {np.mean(top_agree):.2f}"
+    )
     assert diffs.mean() < 0.25
     assert np.percentile(diffs, 90) < 0.5
     assert diffs.max() < 2.0

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from aletheia.tasks import Finding, LogAnswer, format_config_review_answer, parse_config_review_answer, parse_log_answer
+from aletheia.tasks import (
+    Finding,
+    LogAnswer,
+    format_config_review_answer,
+    parse_config_review_answer,
+    parse_log_answer,
+)
 from evaluation import matching, scoring
 from evaluation.client import continuation_logprob
 from evaluation.data import DomainData, load_config_review, load_log_analysis, load_mcq, load_open_qa, select
@@ -29,8 +35,12 @@ def test_real_task_files_parse_when_present():
     # the benchmark data another helper writes; every row must load into the typed records
     from evaluation.data import task_path
 
-    loaders = {"sysmcq": load_mcq, "open_qa": load_open_qa, "config_review": load_config_review,
-               "log_analysis": load_log_analysis}
+    loaders = {
+        "sysmcq": load_mcq,
+        "open_qa": load_open_qa,
+        "config_review": load_config_review,
+        "log_analysis": load_log_analysis,
+    }
     present = [t for t in loaders if task_path(t).exists()]
     if not present:
         pytest.skip("no benchmark data in evaluation/tasks yet")
@@ -87,7 +97,9 @@ class _LP:
 
 def test_continuation_logprob_uses_tokens_after_context():
     ctx = "Question: x\nAnswer:"
-    lp = _LP(["Question", ":", " x", "\n", "Answer", ":", " SIG", "KILL"], [None, -1, -2, -3, -4, -5, -0.5, -0.25])
+    lp = _LP(
+        ["Question", ":", " x", "\n", "Answer", ":", " SIG", "KILL"], [None, -1, -2, -3, -4, -5, -0.5, -0.25]
+    )
     assert continuation_logprob(lp, len(ctx)) == pytest.approx(-0.75)
     # a token straddling the boundary (":" + " S" merged) belongs to the continuation
     lp2 = _LP(["Question: x\nAnswer", ": S", "IG"], [None, -1.0, -2.0])
@@ -111,7 +123,9 @@ def test_config_review_precision_recall(fixture_tasks_dir):
     item = load_config_review(fixture_tasks_dir / "config_review" / "config_review.jsonl")[0]
     answer = format_config_review_answer(
         [
-            Finding(2, "The image tag latest is unpinned", "pin python:3.12-slim"),  # line off by one -> matches line 1
+            Finding(
+                2, "The image tag latest is unpinned", "pin python:3.12-slim"
+            ),  # line off by one -> matches line 1
             Finding(9, "Runs as root", "add USER app"),  # wrong line, but keyword matches defect 2
             Finding(3, "pip cache is kept in the image"),  # line 3: within 1 of line 4 -> counts
         ]
@@ -141,7 +155,9 @@ def test_config_review_no_defects_no_findings_is_perfect():
 
 def test_log_analysis_score(fixture_tasks_dir):
     item = load_log_analysis(fixture_tasks_dir / "log_analysis" / "log_analysis.jsonl")[0]
-    right = parse_log_answer("Root cause: The kernel OOM killer ran out of memory and killed app.\nEvidence: lines 2, 3\nFix: raise memory")
+    right = parse_log_answer(
+        "Root cause: The kernel OOM killer ran out of memory and killed app.\nEvidence: lines 2, 3\nFix: raise memory"
+    )
     s = scoring.score_log_analysis(item, right)
     assert s.root_cause_found and s.evidence_recall == 1.0 and s.evidence_precision == 1.0
     partial = scoring.score_log_analysis(item, parse_log_answer("Root cause: the OOM killer fired"))

@@ -65,7 +65,9 @@ def test_win_rate_ci_and_swap_symmetry():
     assert fwd["win_rate"] == pytest.approx((8 + 1) / 12)
     assert fwd["ci_low"] < fwd["win_rate"] < fwd["ci_high"]
     assert rev["win_rate"] == pytest.approx(1 - fwd["win_rate"])
-    assert rev["ci_low"] == pytest.approx(1 - fwd["ci_high"]) and rev["ci_high"] == pytest.approx(1 - fwd["ci_low"])
+    assert rev["ci_low"] == pytest.approx(1 - fwd["ci_high"]) and rev["ci_high"] == pytest.approx(
+        1 - fwd["ci_low"]
+    )
     assert rev["lc_win_rate"] == pytest.approx(1 - fwd["lc_win_rate"], abs=1e-6)
     # this judge only rewards length, so controlling for length pulls the rate to ~0.5 (it is a logistic
     # fit, so not exactly); the raw rate is far above it
