@@ -516,7 +516,9 @@ items:
 def test_compose_long_port_syntax_and_ipv6_any():
     long_syntax = compose('      - "127.0.0.1:5432:5432"', "      - {target: 5432, published: 5432}")
     assert "DC003" in rules_of("compose.yaml", long_syntax)
-    bound = compose('      - "127.0.0.1:5432:5432"', "      - {target: 5432, published: 5432, host_ip: 127.0.0.1}")
+    bound = compose(
+        '      - "127.0.0.1:5432:5432"', "      - {target: 5432, published: 5432, host_ip: 127.0.0.1}"
+    )
     assert "DC003" not in rules_of("compose.yaml", bound)
     assert "DC003" in rules_of("compose.yaml", compose('"127.0.0.1:5432:5432"', '"6379"'))
 

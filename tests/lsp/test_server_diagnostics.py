@@ -246,3 +246,42 @@ async def test_bad_command_arguments(client: LanguageClient):
         await client.workspace_execute_command_async(
             types.ExecuteCommandParams(command="aletheia.review", arguments=[{}])
         )
+
+
+async def test_incremental_edits_and_utf16_columns(client: LanguageClient):
+    uri = "untitled:Dockerfile"
+    text = 'FROM ubuntu\nENV GREETING="h\u00e9llo \U0001f600" DB_PASSWORD=hunter2\nUSER app\n'
+    open_document(client, uri, text, "dockerfile")
+    diags = await wait_for_diagnostics(client, uri)
+    (secret,) = [d for d in diags if d.code == "DF011"]
+    line = text.split("\n")[1]
+    col = line.index("DB_PASSWORD")
+    utf16 = len(line[:col].encode("utf-16-le")) // 2
+    assert utf16 == col + 1  # the emoji is two UTF-16 code units
+    assert (secret.range.start.line, secret.range.start.character) == (1, utf16)
+    assert secret.range.end.character == utf16 + len("DB_PASSWORD")
+    client.diagnostics.pop(uri)
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(types.Position(0, 11), types.Position(0, 11)), text=":24.04"
+                )
+            ],
+        )
+    )
+    codes = {d.code for d in await wait_for_diagnostics(client, uri)}
+    assert "DF001" not in codes and "DF011" in codes
+
+
+async def test_close_clears_diagnostics(client: LanguageClient):
+    uri = "untitled:Dockerfile"
+    open_document(client, uri, "FROM ubuntu\n", "dockerfile")
+    assert await wait_for_diagnostics(client, uri)
+    client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri=uri)))
+    for _ in range(200):
+        if not client.diagnostics[uri]:
+            break
+        await asyncio.sleep(0.02)
+    assert list(client.diagnostics[uri]) == []
