@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import math
 import random
 import sqlite3
 import threading
@@ -136,7 +137,8 @@ class PreferenceStore:
             "win_rate": float(scores.mean()) if len(scores) else float("nan"),
         }
         out["ci_low"], out["ci_high"] = bootstrap_ci(scores, seed=seed)
-        return out
+        # JSON has no NaN: no votes yet means no rate
+        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in out.items()}
 
 
 PAGE = """<!doctype html>

@@ -99,3 +99,9 @@ def test_sides_are_randomised(tmp_path):
     store.add_pairs(PAIRS[:1])
     lefts = {store.next_presentation()["left"] for _ in range(40)}
     assert lefts == {"tuned answer 0", "base answer 0"}
+
+
+def test_results_before_any_vote_are_valid_json(page):
+    base, _ = page
+    res = json.loads(get(base + "/api/results")[1])  # strict JSON: no NaN
+    assert res["votes"] == 0 and res["win_rate"] is None and res["ci_low"] is None
