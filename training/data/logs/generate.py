@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from aletheia.tasks import LogAnalysisTask, LogAnswer, format_log_answer
 
-from . import scenarios_data, scenarios_host, scenarios_k8s, scenarios_ops, scenarios_web
+from . import scenarios_data, scenarios_host, scenarios_k8s, scenarios_ops, scenarios_runtime, scenarios_web
 from .common import Clock, assemble
 
 # The model's context is 1024 tokens and log text runs at about 1.9 characters per token, so excerpts
@@ -21,6 +21,7 @@ SCENARIOS = {
     **scenarios_data.SCENARIOS,
     **scenarios_k8s.SCENARIOS,
     **scenarios_ops.SCENARIOS,
+    **scenarios_runtime.SCENARIOS,
 }
 
 
