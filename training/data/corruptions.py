@@ -145,6 +145,8 @@ _VAGUE_OPEN = [
     "This is a common issue.",
     "Hard to say without more details.",
     "That can happen for a lot of reasons.",
+    "There is no single right answer to this.",
+    "That is a tricky area.",
 ]
 _VAGUE_MID = [
     "Generally you should review your {t} configuration and make sure everything is set correctly.",
@@ -153,6 +155,9 @@ _VAGUE_MID = [
     "Try restarting the affected service and see whether the problem goes away.",
     "Monitoring your {t} setup closely will help you find the cause.",
     "Make sure all your {t} components are up to date and properly configured.",
+    "Look at the {t} settings and adjust them until things work.",
+    "It is usually a configuration issue somewhere in the {t} stack.",
+    "Consider consulting an expert on your {t} setup before changing anything.",
 ]
 _VAGUE_CLOSE = [
     "If the problem persists, ask your team or the vendor's support.",
@@ -161,6 +166,7 @@ _VAGUE_CLOSE = [
     "Let me know if you need anything else.",
     "Every environment is different, so experiment carefully.",
     "",
+    "Good luck!",
 ]
 
 _TOPIC_WORDS = {
