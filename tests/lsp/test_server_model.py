@@ -39,6 +39,14 @@ def metric(llm_server, name: str) -> float:
     return float(m.group(1)) if m else 0.0
 
 
+async def assert_engine_idle(llm_server) -> None:
+    """No request running and no decode step taken for a second: the model stopped generating."""
+    await wait_metric(llm_server, "aletheia_requests_running", 0.0)
+    steps = metric(llm_server, "aletheia_step_seconds_count")
+    await asyncio.sleep(1.0)
+    assert metric(llm_server, "aletheia_step_seconds_count") == steps, "the engine kept decoding"
+
+
 async def wait_metric(llm_server, name: str, value: float, timeout: float = 30) -> None:
     for _ in range(int(timeout / 0.1)):
         if metric(llm_server, name) == value:
@@ -51,10 +59,13 @@ def reports(values) -> list[str]:
     return [v.message for v in values if isinstance(v, types.WorkDoneProgressReport)]
 
 
-async def first_report(client: LanguageClient, token=None, timeout: float = 60) -> object:
+async def first_report(
+    client: LanguageClient, token=None, timeout: float = 60, min_chars: int = 40
+) -> object:
+    """The token of the first stream whose text so far has ``min_chars`` characters."""
     for _ in range(int(timeout / 0.02)):
         for t, values in client.progress_reports.items():
-            if (token is None or t == token) and reports(values):
+            if (token is None or t == token) and reports(values) and len(reports(values)[-1]) >= min_chars:
                 return t
         await asyncio.sleep(0.02)
     raise TimeoutError("no progress report")
@@ -143,13 +154,10 @@ async def test_cancel_request_closes_the_stream(client: LanguageClient, llm_serv
     client.cancel_request(types.CancelParams(id="ask-to-cancel"))
     with pytest.raises(Exception, match="cancel"):
         await asyncio.wait_for(future, 30)
-    await wait_metric(llm_server, "aletheia_requests_running", 0.0)
+    await assert_engine_idle(llm_server)
     spent = metric(llm_server, "aletheia_generation_tokens_total") - generated
-    await asyncio.sleep(0.5)
-    assert (
-        metric(llm_server, "aletheia_generation_tokens_total") - generated == spent
-    )  # nothing more generated
-    assert spent < 200, f"{spent} tokens generated: the cancelled stream kept going"
+    print(f"tokens streamed before the cancelled stream stopped: {spent:.0f} (maxTokens 400)")
+    assert 5 <= spent < 200, f"{spent} tokens streamed: the stream kept going (or never streamed)"
     assert isinstance(client.progress_reports[token][-1], types.WorkDoneProgressEnd)
     # the server is free: the next request is served
     use_model(client, llm_server, maxTokens=8)
@@ -172,6 +180,7 @@ async def test_progress_cancel_returns_partial_answer(client: LanguageClient, ll
     result = await asyncio.wait_for(task, 30)
     assert result["cancelled"] is True
     assert result["answer"].startswith(reports(client.progress_reports[token])[0])
-    await wait_metric(llm_server, "aletheia_requests_running", 0.0)
+    await assert_engine_idle(llm_server)
     spent = metric(llm_server, "aletheia_generation_tokens_total") - generated
-    assert spent < 200, f"{spent} tokens generated: the cancelled stream kept going"
+    print(f"tokens streamed before the cancelled stream stopped: {spent:.0f} (maxTokens 400)")
+    assert 5 <= spent < 200, f"{spent} tokens streamed: the stream kept going (or never streamed)"
