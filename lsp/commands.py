@@ -116,7 +116,10 @@ def build_question(ls: AletheiaServer, arg: dict) -> QuestionTask:
         context = _range_text(text, arg["range"]) if arg.get("range") else text
     if uri:
         path = display_path(uri)
-        language = FENCE.get(ls.document_kind(uri), "")
+        try:
+            language = FENCE.get(ls.document_kind(uri), "")
+        except JsonRpcInvalidParams:  # an unsaved or deleted file: the selection is still worth asking about
+            language = ""
     context, _ = clip(context)
     return QuestionTask(question=question.strip(), context=context, path=path, language=language)
 

@@ -193,3 +193,15 @@ async def test_disabled_features_refuse(client: LanguageClient, endpoint):
     with pytest.raises(Exception, match="logAnalysis.enabled is false"):
         await execute(client, "aletheia.explainLogError", {"uri": "file:///tmp/x.log"})
     assert endpoint.bodies == []
+
+
+async def test_ask_about_a_selection_of_an_unreadable_file(client: LanguageClient, endpoint):
+    client.set_configuration({"endpoint": endpoint.base_url}, section="aletheia")
+    uri = "file:///nonexistent/dir/values.yaml"
+    await execute(
+        client, "aletheia.ask", {"question": "What is this?", "uri": uri, "selection": "replicas: 3"}
+    )
+    expected = QuestionTask(question="What is this?", context="replicas: 3", path="values.yaml")
+    assert endpoint.bodies[0]["messages"] == expected.messages()
+    with pytest.raises(Exception, match="cannot read"):
+        await execute(client, "aletheia.ask", {"question": "What is this?", "uri": uri})
