@@ -36,7 +36,12 @@ R_PRIVATE_TMP = rule(
     "info",
     "PrivateTmp= is not set: the service shares /tmp with every other.",
 )
-R_RELATIVE = rule("SD006", "systemd/relative-exec", "warning", "Exec command is not an absolute path.")
+R_RELATIVE = rule(
+    "SD006",
+    "systemd/relative-exec",
+    "info",
+    "Exec command is not an absolute path: only systemd 239+ accepts it, searching a fixed set of directories.",
+)
 R_PIDFILE = rule(
     "SD007",
     "systemd/forking-without-pidfile",
@@ -47,7 +52,7 @@ R_INSTALL = rule(
     "SD008",
     "systemd/no-wanted-by",
     "warning",
-    "No WantedBy=/RequiredBy= in [Install]: `systemctl enable` does nothing.",
+    "[Install] names no WantedBy=/RequiredBy=, so `systemctl enable` does nothing (info when there is no [Install]: a static unit).",
 )
 R_SYNTAX = rule(
     "SD009", "systemd/syntax", "error", "A line systemd cannot parse (outside a section or not Key=Value)."
@@ -251,15 +256,17 @@ def analyse_unit(text: str, path: str = "") -> list[StaticFinding]:
             anchor = (
                 install.span if install else (unit.sections[0].span if unit.sections else Span(0, 0, 0, 0))
             )
-            out.append(
-                finding(
-                    R_INSTALL,
-                    "No WantedBy= in [Install]: `systemctl enable` creates no link, so the unit "
-                    "does not start at boot (e.g. WantedBy=multi-user.target, or timers.target "
-                    "for a timer).",
-                    anchor,
+            if install is not None:
+                message = (
+                    "[Install] has no WantedBy=: `systemctl enable` creates no link, so the unit does not "
+                    "start at boot (e.g. WantedBy=multi-user.target, or timers.target for a timer)."
                 )
-            )
+            else:
+                message = (
+                    "No [Install] section: this is a static unit that `systemctl enable` cannot enable. Fine "
+                    "if a timer, socket or another unit starts it; otherwise add WantedBy=multi-user.target."
+                )
+            out.append(finding(R_INSTALL, message, anchor, severity=None if install is not None else "info"))
     return out
 
 
@@ -346,8 +353,8 @@ def _check_service(unit: Unit) -> list[StaticFinding]:
                 out.append(
                     finding(
                         R_RELATIVE,
-                        f"{a.key}=`{exe}` is not an absolute path: systemd only searches a "
-                        "fixed set of directories and older versions reject it. Write the full path.",
+                        f"{a.key}=`{exe}` is not an absolute path: systemd before 239 rejects it and newer "
+                        "versions search only a fixed set of directories. The full path is unambiguous.",
                         span,
                     )
                 )

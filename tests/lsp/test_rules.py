@@ -527,3 +527,11 @@ def test_nginx_site_snippet_without_http_block():
     text = "server {\n    listen 80;\n    location /files {\n        alias /srv/files/;\n    }\n}\n"
     rules = rules_of("/etc/nginx/sites-available/files", text)
     assert "NGX006" in rules and "NGX009" not in rules  # a server block at top level is fine in a site file
+
+
+def test_static_units_without_install_are_only_info():
+    static = SERVICE_OK.split("[Install]")[0]
+    (f,) = [f for f in analyse(static, "api.service").findings if f.rule == "SD008"]
+    assert f.severity == "info"
+    (f,) = [f for f in analyse(static + "[Install]\n", "api.service").findings if f.rule == "SD008"]
+    assert f.severity == "warning"
