@@ -215,10 +215,21 @@ class LlamaBatchedEngine(Engine):
         """Validate and enqueue at once (raising PromptTooLong / QueueFull / TooManySequences here, before
         any response is sent), then stream. Closing the stream cancels the request."""
         max_tokens = self._validate(spec)
-        req = _Request(spec=spec, loop=asyncio.get_running_loop(), queue=asyncio.Queue(), max_tokens=max_tokens)
         with self._cond:
             if len(self._waiting) >= self.max_waiting:
                 raise QueueFull(len(self._waiting))
+        # samplers are built here, so that a bad grammar is the caller's error (a 400), not the engine's
+        samplers = []
+        try:
+            for i in range(spec.n):
+                samplers.append(self._make_sampler(spec.params, i))
+        except ValueError:
+            for sampler in samplers:
+                llama_cpp.llama_sampler_free(sampler)
+            raise
+        req = _Request(spec=spec, loop=asyncio.get_running_loop(), queue=asyncio.Queue(), max_tokens=max_tokens)
+        req.seqs = [_Sequence(index=i, sampler=sampler) for i, sampler in enumerate(samplers)]
+        with self._cond:
             self._waiting.append(req)
             self._cond.notify()
         return TokenStream(self, req)
@@ -254,6 +265,8 @@ class LlamaBatchedEngine(Engine):
         for req in [r for r in self._running if r.cancelled]:
             self._finish(req)
         if any(r.cancelled for r in self._waiting):
+            for req in [r for r in self._waiting if r.cancelled]:
+                self._finish(req)
             self._waiting = collections.deque(r for r in self._waiting if not r.cancelled)
 
     def _admit(self) -> None:
@@ -261,11 +274,9 @@ class LlamaBatchedEngine(Engine):
         # overtaken by smaller requests behind it.
         while self._waiting and len(self._free_slots) >= self._waiting[0].spec.n:
             req = self._waiting.popleft()
-            for i in range(req.spec.n):
-                seq = _Sequence(index=i, slot=self._free_slots.pop(0))
-                seq.sampler = self._make_sampler(req.spec.params, i)
+            for seq in req.seqs:
+                seq.slot = self._free_slots.pop(0)
                 llama_cpp.llama_memory_seq_rm(self.mem, seq.slot, -1, -1)
-                req.seqs.append(seq)
             self._running.append(req)
 
     def _finish(self, req: _Request, error: BaseException | None = None) -> None:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
-from .. import chat_template
+from .. import chat_template, tool_parsers
 from ..deps import ServerState, cancel_on_disconnect, get_state, parse_body
 from ..engines.base import Engine, EngineError, GenerationRequest
 from ..errors import APIError, from_engine_error
 from ..generation import Delta, GenerationRun
+from ..grammar import JSON_OBJECT_SCHEMA, SchemaError, schema_grammar
 from ..protocol import (
     ChatChoice,
     ChatChunkChoice,
@@ -46,10 +48,10 @@ def template_messages(messages: list[ChatMessage]) -> list[dict]:
     return out
 
 
-def render_prompt(engine: Engine, messages: list[ChatMessage], tools: list[dict] | None = None) -> list[int]:
+def render_prompt(engine: Engine, messages: list[dict], tools: list[dict] | None = None) -> list[int]:
     try:
-        text = chat_template.render(engine.chat_template, template_messages(messages),
-                                    special_tokens=engine.special_tokens, tools=tools)
+        text = chat_template.render(engine.chat_template, messages, special_tokens=engine.special_tokens,
+                                    tools=tools)
     except chat_template.TemplateError as exc:
         raise APIError(400, str(exc), param="messages", code="invalid_messages") from None
     bos = engine.special_tokens.get("bos_token", "")
@@ -57,14 +59,46 @@ def render_prompt(engine: Engine, messages: list[ChatMessage], tools: list[dict]
     return engine.tokenize(text, add_special=engine.adds_bos and not (bos and text.startswith(bos)))
 
 
+@dataclass
+class ToolPlan:
+    """What the request asks of tools and structured output, resolved against the engine's template."""
+
+    mode: str  # none | auto | required
+    fmt: tool_parsers.ToolFormat
+    grammar: str | None
+
+
+def plan_tools(body: ChatCompletionRequest, engine: Engine) -> tuple[ToolPlan, list[dict], list[dict] | None]:
+    try:
+        tools, mode = tool_parsers.validate_tool_request(body)
+        fmt = tool_parsers.select_format(engine.chat_template)
+        messages, template_tools = template_messages(body.messages), None
+        if tools or any(m.role == "tool" or m.tool_calls for m in body.messages):
+            messages, template_tools = fmt.prepare(messages, tools, mode)
+        grammar = None
+        if mode != "none":
+            grammar = fmt.grammar(tools, mode, body.parallel_tool_calls)
+        elif body.response_format is not None and body.response_format.type == "json_object":
+            grammar = schema_grammar(JSON_OBJECT_SCHEMA, "response_format")
+        elif body.response_format is not None and body.response_format.type == "json_schema":
+            js = body.response_format.json_schema
+            if js.schema_ is None:
+                raise SchemaError("'response_format.json_schema.schema' is required", "response_format.json_schema")
+            grammar = schema_grammar(js.schema_, "response_format.json_schema.schema")
+    except (tool_parsers.ToolRequestError, SchemaError) as exc:
+        raise APIError(400, str(exc), param=exc.param, code="invalid_value") from None
+    return ToolPlan(mode, fmt, grammar), messages, template_tools
+
+
 @router.post("/v1/chat/completions")
 async def chat_completions(request: Request, state: ServerState = Depends(get_state)):
     started = time.perf_counter()
     body = await parse_body(request, ChatCompletionRequest)
     spec, engine = state.registry.get(body.model)
-    prompt = render_prompt(engine, body.messages)
+    plan, messages, template_tools = plan_tools(body, engine)
+    prompt = render_prompt(engine, messages, template_tools)
     k = (body.top_logprobs or 0) if body.logprobs else None
-    params = sampling_params(body, max_tokens=body.token_limit(), logprobs=k)
+    params = sampling_params(body, max_tokens=body.token_limit(), logprobs=k, grammar=plan.grammar)
     try:
         stream = engine.generate(GenerationRequest(prompt, params, n=body.n))
     except (EngineError, ValueError) as exc:
@@ -74,12 +108,17 @@ async def chat_completions(request: Request, state: ServerState = Depends(get_st
     rid, created = new_id("chatcmpl"), now()
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return StreamingResponse(_stream(run, engine, body, rid, created, include_usage),
+        return StreamingResponse(_stream(run, engine, body, plan, rid, created, include_usage),
                                  media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
-    return await cancel_on_disconnect(request, _complete(run, engine, body, rid, created))
+    return await cancel_on_disconnect(request, _complete(run, engine, body, plan, rid, created))
 
 
-async def _complete(run: GenerationRun, engine: Engine, body: ChatCompletionRequest, rid: str, created: int):
+def _is_call(plan: ToolPlan, text: str) -> bool:
+    return plan.mode != "none" and text.lstrip()[:1] == plan.fmt.call_start
+
+
+async def _complete(run: GenerationRun, engine: Engine, body: ChatCompletionRequest, plan: ToolPlan, rid: str,
+                    created: int):
     texts = [[] for _ in range(body.n)]
     logprobs = [[] for _ in range(body.n)]
     finish = [None] * body.n
@@ -91,33 +130,78 @@ async def _complete(run: GenerationRun, engine: Engine, body: ChatCompletionRequ
                 finish[ev.index] = ev.finish_reason or finish[ev.index]
     except EngineError as exc:
         raise from_engine_error(exc) from None
-    choices = [
-        ChatChoice(index=i, message=ResponseMessage(content="".join(texts[i])), finish_reason=finish[i] or "stop",
-                   logprobs=ChoiceLogprobs(content=chat_logprobs(engine, logprobs[i])) if body.logprobs else None)
-        for i in range(body.n)
-    ]
+    choices = []
+    for i in range(body.n):
+        text, reason = "".join(texts[i]), finish[i] or "stop"
+        message = ResponseMessage(content=text)
+        if _is_call(plan, text) and reason == "stop":
+            calls = plan.fmt.parse(text)
+            message, reason = ResponseMessage(content=None, tool_calls=[c.openai() for c in calls]), "tool_calls"
+        choices.append(ChatChoice(index=i, message=message, finish_reason=reason, logprobs=ChoiceLogprobs(
+            content=chat_logprobs(engine, logprobs[i])) if body.logprobs else None))
     usage = Usage(prompt_tokens=run.prompt_tokens, completion_tokens=run.completion_tokens,
                   total_tokens=run.prompt_tokens + run.completion_tokens)
     return ChatCompletion(id=rid, created=created, model=body.model, choices=choices, usage=usage).model_dump(
         exclude_none=True)
 
 
-async def _stream(run: GenerationRun, engine: Engine, body: ChatCompletionRequest, rid: str, created: int,
-                  include_usage: bool):
+class _StreamedChoice:
+    """Classifies one streamed choice as content or tool calls from its first character, then emits deltas."""
+
+    def __init__(self, plan: ToolPlan) -> None:
+        self.plan = plan
+        self.kind = "content" if plan.mode == "none" else "undecided"
+        self.pending = ""
+        self.scanner = tool_parsers.ToolCallScanner(plan.fmt.call_depth)
+        self.ids: dict[int, str] = {}
+
+    def push(self, text: str) -> list[ChatDelta]:
+        if self.kind == "undecided":
+            self.pending += text
+            if not self.pending.strip():
+                return []
+            self.kind = "tools" if _is_call(self.plan, self.pending) else "content"
+            text, self.pending = self.pending, ""
+        if self.kind == "content":
+            return [ChatDelta(content=text)] if text else []
+        deltas = []
+        for kind, index, value in self.scanner.feed(text):
+            if kind == "name":
+                self.ids[index] = tool_parsers.new_call_id()
+                deltas.append(ChatDelta(tool_calls=[{"index": index, "id": self.ids[index], "type": "function",
+                                                     "function": {"name": value, "arguments": ""}}]))
+            else:
+                deltas.append(ChatDelta(tool_calls=[{"index": index, "function": {"arguments": value}}]))
+        return deltas
+
+    def finish_reason(self, reason: str) -> str:
+        return "tool_calls" if self.kind == "tools" and reason == "stop" else reason
+
+
+async def _stream(run: GenerationRun, engine: Engine, body: ChatCompletionRequest, plan: ToolPlan, rid: str,
+                  created: int, include_usage: bool):
     def chunk(choices: list[ChatChunkChoice]) -> str:
         return sse(ChatCompletionChunk(id=rid, created=created, model=body.model, choices=choices))
 
+    states = [_StreamedChoice(plan) for _ in range(body.n)]
     try:
         for i in range(body.n):
             yield chunk([ChatChunkChoice(index=i, delta=ChatDelta(role="assistant", content=""))])
         async for ev in run.events():
             if not isinstance(ev, Delta):
                 continue
-            if ev.text or ev.logprobs:
-                lp = ChoiceLogprobs(content=chat_logprobs(engine, ev.logprobs)) if body.logprobs else None
-                yield chunk([ChatChunkChoice(index=ev.index, delta=ChatDelta(content=ev.text), logprobs=lp)])
+            state = states[ev.index]
+            lp = ChoiceLogprobs(content=chat_logprobs(engine, ev.logprobs)) if body.logprobs and ev.logprobs else None
+            deltas = state.push(ev.text)
+            if lp and not deltas:
+                deltas = [ChatDelta()]
+            for j, delta in enumerate(deltas):
+                yield chunk([ChatChunkChoice(index=ev.index, delta=delta, logprobs=lp if j == 0 else None)])
             if ev.finish_reason:
-                yield chunk([ChatChunkChoice(index=ev.index, delta=ChatDelta(), finish_reason=ev.finish_reason)])
+                if state.kind == "undecided" and state.pending:
+                    yield chunk([ChatChunkChoice(index=ev.index, delta=ChatDelta(content=state.pending))])
+                yield chunk([ChatChunkChoice(index=ev.index, delta=ChatDelta(),
+                                             finish_reason=state.finish_reason(ev.finish_reason))])
         if include_usage:
             usage = Usage(prompt_tokens=run.prompt_tokens, completion_tokens=run.completion_tokens,
                           total_tokens=run.prompt_tokens + run.completion_tokens)
