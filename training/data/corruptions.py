@@ -8,16 +8,17 @@ import random
 
 from aletheia.tasks import Finding, LogAnswer, format_config_review_answer, format_log_answer
 
-from .configs.generate import ConfigSample, summarise
+from .configs.generate import ConfigSample, notes_sentence, summarise
 from .logs.generate import LogSample
 
 # --------------------------------------------------------------------------------------- config review
 
 
 def _render(sample: ConfigSample, full: list[Finding], rng: random.Random) -> str:
-    reported = {f.rule for f in sample.static}
-    shown = [Finding(f.line, f.message, f.fix, f.rule if f.rule in reported else "") for f in full]
-    return format_config_review_answer(shown, summarise(sample.kind, full, rng))
+    """An answer in the reference's own style (same rule tags, same kind of summary) for other findings."""
+    shown = [Finding(f.line, f.message, f.fix, sample.tags.get(f.message, "")) for f in full]
+    summary = summarise(sample.kind, full, rng) + notes_sentence(sample.notes)
+    return format_config_review_answer(shown, summary)
 
 
 def missed_defect(sample: ConfigSample, rng: random.Random) -> str | None:

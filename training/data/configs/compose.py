@@ -44,7 +44,7 @@ def base(rng: random.Random) -> tuple[Doc, str]:
         ("        condition: service_healthy", "dep"),
     ]
     if redis:
-        lines += [("      cache:", ""), ("        condition: service_started", "")]
+        lines += [("      cache:", "depcache"), ("        condition: service_started", "depcache")]
     if rng.random() < 0.5:
         lines += [("    read_only: true", ""), ("    tmpfs:", ""), ("      - /tmp", "")]
     lines += [
@@ -197,7 +197,12 @@ def _no_volume(doc: Doc, rng: random.Random) -> Defect:
 
 def _depends(doc: Doc, rng: random.Random) -> Defect:
     first = doc.get("dep")
-    doc.insert_before(first, [line := Line("      - db", "depshort")])
+    line = Line("      - db", "depshort")
+    short = [line]
+    if doc.has("depcache"):  # a list cannot mix with mapping entries: every dependency becomes a list item
+        short.append(Line("      - cache", "depshort"))
+        doc.remove("depcache")
+    doc.insert_before(first, short)
     doc.remove("dep")
     return Defect(
         "depends-on-not-healthy",

@@ -231,13 +231,13 @@ def _untagged(doc: Doc, rng: random.Random) -> Defect:
 
 def _root(doc: Doc, rng: random.Random) -> Defect:
     doc.remove("user")
-    cmd = doc.get("cmd")
-    word = cmd.text.split()[0]
+    final = doc.get("from")
+    word = doc.get("cmd").text.split()[0]
     return Defect(
         "no-root-user",
-        cmd,
-        word,
-        "There is no USER instruction in the final stage, so the process runs as root (UID 0)",
+        final,
+        "FROM",
+        "The final stage never sets USER, so the process runs as root (UID 0)",
         f"create an unprivileged user and add `USER <name>` before {word}.",
     )
 

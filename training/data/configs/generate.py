@@ -81,6 +81,58 @@ _CLEAN_SUMMARY = {
 }
 
 
+# Which static-analyser rules (lsp/RULES.md) report each injected defect; answers tag a finding with the
+# analyser's rule id when the editor sent that finding, exactly as the editor labels it.
+STATIC_RULES: dict[str, tuple[str, ...]] = {
+    "image-latest-tag": ("DF001", "DC002", "K8S003"),
+    "no-root-user": ("DF002",),
+    "add-instead-of-copy": ("DF006",),
+    "apt-no-cleanup": ("DF004", "DF003"),
+    "secret-in-image": ("DF011",),
+    "shell-form-cmd": ("DF010",),
+    "secret-in-env": ("DC004", "K8S011"),
+    "docker-socket-mount": ("DC006",),
+    "missing-restart-policy": ("DC005",),
+    "host-network": ("DC007", "K8S007"),
+    "port-exposed-all-interfaces": ("DC003",),
+    "privileged-container": ("DC001", "K8S004", "K8S006"),  # K8S006: escalation no longer set to false
+    "runs-as-root": ("K8S005", "SD002"),
+    "hostpath-volume": ("K8S008",),
+    "missing-probes": ("K8S010", "K8S009"),
+    "privilege-escalation": ("K8S006",),
+    "missing-resources": ("K8S001", "K8S002"),
+    "server-tokens-on": ("NGX001",),
+    "alias-path-traversal": ("NGX006",),
+    "autoindex-on": ("NGX003",),
+    "proxy-host-header": ("NGX007",),
+    "weak-tls-protocols": ("NGX002",),
+    "weak-ciphers": ("NGX008",),
+    "wrong-service-type": ("SD007",),
+    "missing-restart": ("SD001",),
+    "missing-wantedby": ("SD008",),
+    "secret-in-unit": ("SD012",),
+}
+
+
+@dataclass(frozen=True)
+class StaticResult:
+    line: int  # 1-based
+    rule: str
+    severity: str
+    message: str
+
+
+def static_analysis(text: str, path: str) -> list[StaticResult]:
+    """The language server's static findings for a file, as the editor would send them."""
+    from lsp.analysers import analyse  # the editor's own analyser: pure functions, no LSP dependency
+
+    return [
+        StaticResult(f.span.line + 1, f.rule, f.severity, f.message)
+        for f in analyse(text, path=path).findings
+        if not f.rule.startswith("GEN")
+    ][:MAX_STATIC_FINDINGS]
+
+
 @dataclass
 class ConfigSample:
     kind: str
@@ -91,7 +143,9 @@ class ConfigSample:
     findings: list[Finding]  # the reference answer's findings, sorted by line
     static: tuple[Finding, ...]
     summary: str
-    full_findings: list[Finding]  # the same findings, each with its rule id (for summaries)
+    full_findings: list[Finding]  # the same findings, each with its generator rule id (for summaries)
+    tags: dict[str, str]  # finding message -> analyser rule id shown in the answer (when the editor sent it)
+    notes: list[str]  # analyser rule ids reported away from any defect (informational)
 
     @property
     def content(self) -> str:
@@ -190,15 +244,15 @@ def summarise(kind: str, findings: list[Finding], rng: random.Random) -> str:
 # little more): examples whose prompt plus answer exceed this many characters are regenerated from the next
 # attempt's seed.
 MAX_CHARS = {"kubernetes": 2700}
+MAX_STATIC_FINDINGS = 25  # as many as the editor sends (lsp.commands.MAX_STATIC_FINDINGS)
 DEFAULT_MAX_CHARS = 2250
 
 
-def static_message(message: str) -> str:
-    """The terse form a static analyser reports: the message up to its first explanation."""
-    cut = min(
-        (i for i in (message.find(s) for s in ("; ", ", so ", " so ", ": ")) if i > 0), default=len(message)
-    )
-    return message[:cut]
+def notes_sentence(notes: list[str]) -> str:
+    if not notes:
+        return ""
+    verb = "note is" if len(notes) == 1 else "notes are"
+    return f" The analyser's {' and '.join(notes)} {verb} informational, not a defect here."
 
 
 def generate(kind: str, seed: int) -> ConfigSample:
@@ -230,20 +284,27 @@ def _generate(kind: str, seed: int, attempt: int) -> ConfigSample:
             defects.append(rng.choice(options).apply(doc, rng))
     # A later edit may remove or rewrite an earlier defect's line: keep only defects still present.
     alive = [d for d in defects if any(ln is d.line for ln in doc.lines) and d.token in d.line.text]
-    static: tuple[Finding, ...] = ()
-    reported: set[str] = set()
-    if alive and rng.random() < 0.5:
-        k = rng.randint(1, len(alive))
-        chosen = rng.sample(alive, k)
-        reported = {d.rule for d in chosen}
-        static = tuple(
-            sorted(
-                (Finding(doc.number(d.line), static_message(d.message), rule=d.rule) for d in chosen),
-                key=lambda f: f.line,
-            )
-        )
     numbered = sorted(((doc.number(d.line), d) for d in alive), key=lambda p: p[0])
-    findings = [Finding(n, d.message, d.fix, d.rule if d.rule in reported else "") for n, d in numbered]
+    # Like the editor, about half of the requests carry the static analyser's findings (all of them).
+    static: tuple[Finding, ...] = ()
+    reported: dict[str, str] = {}  # defect message -> the analyser rule id that reported it
+    notes: list[str] = []  # informational analyser findings that are not defects here
+    if rng.random() < 0.5:
+        analysed = static_analysis(doc.text(), path)
+        static = tuple(Finding(f.line, f.message, rule=f.rule) for f in analysed)
+        matched: set[tuple[int, str]] = set()
+        for n, d in numbered:
+            ids = [f.rule for f in analysed if f.line == n and f.rule in STATIC_RULES.get(d.rule, ())]
+            matched.update((n, rule_id) for rule_id in ids)
+            if ids:
+                reported[d.message] = ids[0]
+        explained = {rule_id for _, d in numbered for rule_id in STATIC_RULES.get(d.rule, ())}
+        notes = sorted(
+            {f.rule for f in analysed if (f.line, f.rule) not in matched and f.rule not in explained}
+        )
+    findings = [Finding(n, d.message, d.fix, reported.get(d.message, "")) for n, d in numbered]
     summary_findings = [Finding(n, d.message, d.fix, d.rule) for n, d in numbered]
-    summary = summarise(kind, summary_findings, rng)
-    return ConfigSample(kind, seed, path, doc, alive, findings, static, summary, summary_findings)
+    summary = summarise(kind, summary_findings, rng) + notes_sentence(notes)
+    return ConfigSample(
+        kind, seed, path, doc, alive, findings, static, summary, summary_findings, reported, notes
+    )

@@ -83,6 +83,7 @@ def base(rng: random.Random) -> tuple[Doc, str]:
             ("        proxy_http_version 1.1;", ""),
             ("        proxy_set_header Upgrade $http_upgrade;", ""),
             ('        proxy_set_header Connection "upgrade";', ""),
+            ("        proxy_set_header Host $host;", ""),
             ("        proxy_read_timeout 1h;", ""),
             "    }",
             "",
@@ -150,11 +151,12 @@ def _alias_slash(doc: Doc, rng: random.Random) -> Defect:
     line = doc.get("staticloc")
     loc = line.text.split()[1]
     line.text = f"    location {loc.rstrip('/')} {{"
-    target = doc.get("alias").text.split()[1].rstrip(";")
+    alias = doc.get("alias")
+    target = alias.text.split()[1].rstrip(";")
     return Defect(
         "alias-path-traversal",
-        line,
-        f"location {loc.rstrip('/')} ",
+        alias,
+        "alias ",
         f"The location `{loc.rstrip('/')}` has no trailing slash but its alias `{target}` does, so `{loc.rstrip('/')}../` maps outside the directory (off-by-slash path traversal)",
         f"write the location with a trailing slash: `location {loc} {{`.",
     )

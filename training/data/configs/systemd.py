@@ -90,12 +90,12 @@ def _no_restart(doc: Doc, rng: random.Random) -> Defect:
 
 def _no_user(doc: Doc, rng: random.Random) -> Defect:
     doc.remove("user")
-    line = doc.get("execstart")
+    line = doc.get("service")
     return Defect(
         "runs-as-root",
         line,
-        "ExecStart=",
-        "There is no User=, so ExecStart runs as root",
+        "[Service]",
+        "The [Service] section has no User= (or DynamicUser=), so ExecStart runs as root",
         "create a system user (`useradd --system`) and add `User=` and `Group=` (or `DynamicUser=yes`).",
     )
 
