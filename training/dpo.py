@@ -61,6 +61,7 @@ def run_dpo(
         data_seed=seed,
         dataloader_num_workers=0,
         ddp_find_unused_parameters=False,
+        use_cpu=not _cuda(),
     )
     trainer = DPOTrainer(
         model=model,
@@ -88,3 +89,9 @@ def run_dpo(
             break
     trainer.save_model(str(stage_dir / "adapter"))
     return metrics
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()

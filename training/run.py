@@ -338,7 +338,11 @@ def main(argv: list[str] | None = None) -> int:
     from accelerate.utils import broadcast_object_list
 
     transformers.logging.set_verbosity_warning()
-    state = PartialState()
+    import torch
+
+    # Without CUDA, processes started by torchrun (`accelerate launch --multi_gpu`) form a gloo group only
+    # when the state is created with cpu=True; a single process is unaffected.
+    state = PartialState(cpu=not torch.cuda.is_available())
     try:
         run_dir, resume = choose_run_dir(cfg, args, root, stages)
     except ConfigError as e:

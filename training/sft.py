@@ -70,6 +70,7 @@ def sft_arguments(cfg: SFTConfig, output_dir: Path, *, max_length: int, seed: in
         dataloader_num_workers=0,
         save_only_model=False,
         ddp_find_unused_parameters=False,
+        use_cpu=not _cuda(),
         include_num_input_tokens_seen="non_padding",
     )
     kwargs.update(overrides)
@@ -123,3 +124,9 @@ def run_sft(
         tokenizer.save_pretrained(stage_dir / "adapter")
     metrics["resumed_from"] = Path(checkpoint).name if checkpoint else None
     return metrics
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()

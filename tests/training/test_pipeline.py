@@ -151,13 +151,15 @@ def test_resume_after_sigkill_mid_sft(make_config, tmp_path):
 
 
 def test_ddp_two_cpu_processes(make_config, tmp_path):
-    """The SFT stage (2 steps) under `accelerate launch --cpu --num_processes 2` (DDP over gloo), then
+    """The SFT stage (2 steps) in 2 CPU processes under `accelerate launch` (DDP over gloo), then
     merge and export on the main process: a valid GGUF."""
     cfg = make_config({"sft.max_steps": 2, "data.base_pairs": 0, "dpo.enabled": False})
     run_dir = tmp_path / "ddp-run"
     env = training_env(tmp_path)
     env["OMP_NUM_THREADS"] = "1"
-    cmd = [str(Path(PY).parent / "accelerate"), "launch", "--cpu", "--num_processes", "2", "--num_machines", "1",
+    # accelerate 1.15 runs `--cpu --num_processes 2` as one process unless mpirun is set up; `--multi_gpu`
+    # starts 2 processes through torchrun, and without CUDA they join a gloo group (DDP on CPU).
+    cmd = [str(Path(PY).parent / "accelerate"), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
            "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "training.run", "--config", str(cfg),
            "--output-dir", str(run_dir), "--stages", "data,sft,dpo,merge,export"]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
