@@ -15,12 +15,12 @@ API_KEY = "test-key-123"
 
 @pytest.fixture(scope="session")
 def client(llm_server) -> openai.OpenAI:
-    return openai.OpenAI(base_url=llm_server.base_url, api_key="unused", max_retries=0, timeout=120)
+    return openai.OpenAI(base_url=llm_server.base_url, api_key="unused", max_retries=0, timeout=600)
 
 
 @pytest.fixture
 def aclient(llm_server) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=llm_server.base_url, api_key="unused", max_retries=0, timeout=120)
+    return openai.AsyncOpenAI(base_url=llm_server.base_url, api_key="unused", max_retries=0, timeout=600)
 
 
 @pytest.fixture(scope="session")
@@ -53,4 +53,4 @@ def tight_server(tmp_path_factory, trained_models_dir):
 
 @pytest.fixture
 def tight_client(tight_server) -> openai.OpenAI:
-    return openai.OpenAI(base_url=tight_server.base_url, api_key=API_KEY, max_retries=0, timeout=120)
+    return openai.OpenAI(base_url=tight_server.base_url, api_key=API_KEY, max_retries=0, timeout=600)
