@@ -145,13 +145,14 @@ def test_load_profile_of_our_server(llm_server, tmp_path):
 def test_load_profile_of_llama_cpp_server():
     from evaluation.perf import llama_cpp_server, profile_server
 
-    with llama_cpp_server() as srv:
+    with llama_cpp_server() as srv:  # two concurrent streams: queued, not interrupted
         levels = asyncio.run(
             profile_server(
-                "llama_cpp.server", srv.base_url, "aletheia-base", [1], max_tokens=4, requests_per_level=1
+                "llama_cpp.server", srv.base_url, "aletheia-base", [2], max_tokens=4, requests_per_level=2
             )
         )
-    assert levels[0].errors == 0 and levels[0].output_tokens > 0
+    assert levels[0].errors == 0, levels[0].error_messages
+    assert levels[0].requests == 2 and levels[0].output_tokens > 0
 
 
 def test_run_cli_end_to_end(llm_server, tmp_path, fixture_tasks_dir):
