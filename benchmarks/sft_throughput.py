@@ -4,8 +4,9 @@
 
 Both arms train the base model (the bundled SmolLM2-135M, imported once) with the same LoRA adapter on
 the same seeded sample of training/data/sft.jsonl. "ours" is training.sft's arguments (no gradient
-checkpointing, length-grouped batches); "trl" is TRL's SFTConfig defaults for everything but the
-learning-rate schedule (gradient checkpointing on, random batches). Throughput is non-padding tokens per
+checkpointing, length-grouped batches, fp32); "trl" is TRL's SFTConfig defaults (gradient
+checkpointing on, random batches, bf16 autocast) plus use_cpu, which a CPU-only machine needs; "trl_fp32"
+is the same in fp32, to separate the precision from the rest. Throughput is non-padding tokens per
 second of training wall time, the first step (warm-up) excluded. Arms alternate when --rounds > 1 so
 load drift on a shared machine hits both. Prints a table and writes JSON to --out.
 """
@@ -61,11 +62,13 @@ def run_arm(arm: str, rows: list[dict], base_dir: Path, steps: int, batch: int, 
         if arm == "ours":
             args = sft_arguments(ours, Path(tmp), max_length=max_len, seed=0, has_eval=False, save_strategy="no",
                                  disable_tqdm=True)
-        else:  # TRL's defaults; only what both arms must share is set
+        else:  # TRL's defaults; only what all arms must share is set (and use_cpu, without which TRL's
+            # default bf16=True refuses to start on a CPU-only machine)
+            extra = {"bf16": False} if arm == "trl_fp32" else {}
             args = TRLSFTConfig(output_dir=tmp, per_device_train_batch_size=batch, max_steps=steps, max_length=max_len,
                                 learning_rate=ours.learning_rate, logging_steps=steps, save_strategy="no",
                                 report_to="none", seed=0, include_num_input_tokens_seen="non_padding",
-                                disable_tqdm=True)
+                                disable_tqdm=True, use_cpu=True, **extra)
         trainer = SFTTrainer(
             model=load_model(base_dir),
             args=args,
@@ -79,6 +82,7 @@ def run_arm(arm: str, rows: list[dict], base_dir: Path, steps: int, batch: int, 
         return {
             "arm": arm,
             "gradient_checkpointing": bool(args.gradient_checkpointing),
+            "bf16": bool(args.bf16),
             "sampling": args.train_sampling_strategy,
             "steps_timed": len(marks) - 1,
             "tokens": n1 - n0,
@@ -106,8 +110,9 @@ def main() -> int:
     base = prepare_base("bundled", ROOT / "artifacts" / "base", ROOT)
     rows = sample_rows(Path(a.data), a.examples, 0, AutoTokenizer.from_pretrained(base), a.max_len)
     results = []
+    arms = ("ours", "trl", "trl_fp32")
     for r in range(a.rounds):
-        for arm in (("ours", "trl") if r % 2 == 0 else ("trl", "ours")):
+        for arm in (arms if r % 2 == 0 else arms[::-1]):
             res = run_arm(arm, rows, base, a.steps, a.batch, a.max_len)
             res["round"] = r
             results.append(res)
@@ -115,12 +120,15 @@ def main() -> int:
                   f"({res['tokens']} tokens in {res['seconds']} s)", flush=True)
     ours = statistics.median(x["tokens_per_second"] for x in results if x["arm"] == "ours")
     trl = statistics.median(x["tokens_per_second"] for x in results if x["arm"] == "trl")
-    summary = {"ours_tokens_per_second": ours, "trl_defaults_tokens_per_second": trl, "speedup": round(ours / trl, 2),
-               "settings": vars(a), "runs": results}
+    trl32 = statistics.median(x["tokens_per_second"] for x in results if x["arm"] == "trl_fp32")
+    summary = {"ours_tokens_per_second": ours, "trl_defaults_tokens_per_second": trl,
+               "trl_defaults_fp32_tokens_per_second": trl32, "speedup": round(ours / trl, 2),
+               "speedup_vs_trl_fp32": round(ours / trl32, 2), "settings": vars(a), "runs": results}
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=2))
-    print(f"\nSFT tokens/s on CPU: ours {ours:.1f}, TRL defaults {trl:.1f}, speedup x{ours / trl:.2f}  -> {out}")
+    print(f"\nSFT tokens/s on CPU: ours {ours:.1f}, TRL defaults {trl:.1f} (x{ours / trl:.2f}), "
+          f"TRL defaults in fp32 {trl32:.1f} (x{ours / trl32:.2f})  -> {out}")
     return 0
 
 

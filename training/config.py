@@ -110,8 +110,9 @@ class ExportConfig:
 @dataclass
 class EvalConfig:
     enabled: bool = True
-    limit: int = 20
+    limit: int = 20  # items per domain task
     seed: int = 0
+    max_tokens: int = 192  # answer length cap
     compare_base: bool = True  # also evaluate the bundled/base GGUF for a baseline
 
 

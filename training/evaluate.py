@@ -14,4 +14,4 @@ def run_eval(cfg: EvalConfig, *, name: str, gguf: Path, base_gguf: Path | None) 
     models = {name: str(gguf)}
     if cfg.compare_base and base_gguf is not None:
         models["base"] = str(base_gguf)
-    return quick_evaluate(models, limit=cfg.limit, seed=cfg.seed)
+    return quick_evaluate(models, limit=cfg.limit, seed=cfg.seed, max_tokens=cfg.max_tokens)

@@ -173,3 +173,21 @@ def test_ddp_two_cpu_processes(make_config, tmp_path):
     finally:
         llm.close()
     assert out["usage"]["completion_tokens"] > 0
+
+
+def test_eval_stage_scores_the_registered_model(quick_run):
+    """The eval stage on the quick run (1 item per domain task): metrics in eval/, the manifest and MLflow."""
+    import mlflow
+
+    proc = run_training(["--config", "training/configs/quick.yaml", "--resume", str(quick_run["run"]),
+                         "--stages", "eval", "--set", f"models_dir={quick_run['models']}"],
+                        quick_run["tmp"], timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    results = json.loads((quick_run["run"] / "eval" / "metrics.json").read_text())
+    ours = results["aletheia-quick"]
+    assert ours and all(isinstance(v, float) for v in ours.values())
+    manifest = json.loads((quick_run["models"] / "aletheia-quick" / "manifest.json").read_text())
+    assert manifest["metrics"]["eval"] == ours and manifest["metrics"]["sft"]["steps"] == 4
+    mlflow.set_tracking_uri(training_env(quick_run["tmp"])["MLFLOW_TRACKING_URI"])
+    metrics = mlflow.get_run((quick_run["run"] / "mlflow_run_id").read_text().strip()).data.metrics
+    assert {f"eval/{k}" for k in ours} <= set(metrics)
