@@ -1,0 +1,76 @@
+"""Continuous batching vs. a serialising server: our server and ``python -m llama_cpp.server`` on the same
+GGUF, same machine, same run, at 1, 2, 4, 8 and 16 concurrent streaming clients with 128-token answers.
+
+    .venv/bin/python benchmarks/continuous_batching.py [--levels 1,2,4,8,16] [--max-tokens 128] [--out DIR]
+
+The load generator is evaluation.perf's (closed loop, streaming chat, temperature 0). The reference runs
+with ``--interrupt_requests False`` (so a new request queues instead of cutting the running one off) and
+the same thread count. Targets (issue 4): at 8 clients >= 200 tokens/s aggregate, >= 3x the reference, and
+TTFT p95 < 0.5 s; at 1 client >= 0.95x the reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from evaluation.perf import llama_cpp_server, markdown_table, plot_levels, profile_server  # noqa: E402
+from server.process import ServerProcess  # noqa: E402
+
+
+async def profile_both(levels: list[int], max_tokens: int, threads: int) -> list:
+    results = []
+    with ServerProcess(extra_args=["--threads", str(threads), "--parallel", str(max(levels)), "--ctx-size", "2048"]) as ours:
+        results += await profile_server("aletheia", ours.base_url, "aletheia-base", levels, max_tokens=max_tokens,
+                                        requests_per_level=max(levels))
+    with llama_cpp_server(threads=threads) as ref:
+        results += await profile_server("llama_cpp.server", ref.base_url, "aletheia-base", levels,
+                                        max_tokens=max_tokens, requests_per_level=max(levels))
+    return results
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--levels", default="1,2,4,8,16")
+    ap.add_argument("--max-tokens", type=int, default=128)
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--out", type=Path, default=Path("reports/continuous_batching"))
+    args = ap.parse_args()
+    levels = [int(x) for x in args.levels.split(",")]
+
+    results = asyncio.run(profile_both(levels, args.max_tokens, args.threads))
+    args.out.mkdir(parents=True, exist_ok=True)
+    plot_levels(results, args.out)
+    by = {(r.server, r.concurrency): r for r in results}
+    lines = [markdown_table(results), "", "| clients | tok/s ratio (ours / reference) | TTFT p95 ours | TTFT p95 ref |",
+             "|---|---|---|---|"]
+    for c in levels:
+        ours, ref = by[("aletheia", c)], by[("llama_cpp.server", c)]
+        lines.append(f"| {c} | {ours.tokens_per_s / ref.tokens_per_s:.2f}x | {ours.ttft_p95:.3f} s | "
+                     f"{ref.ttft_p95:.3f} s |")
+    verdicts = []
+    if 8 in levels:
+        o8, r8 = by[("aletheia", 8)], by[("llama_cpp.server", 8)]
+        verdicts += [f"8 clients: {o8.tokens_per_s:.0f} tok/s (target >= 200: {'met' if o8.tokens_per_s >= 200 else 'missed'}), "
+                     f"{o8.tokens_per_s / r8.tokens_per_s:.2f}x the reference (target >= 3x: "
+                     f"{'met' if o8.tokens_per_s >= 3 * r8.tokens_per_s else 'missed'}), TTFT p95 {o8.ttft_p95:.3f} s "
+                     f"(target < 0.5 s: {'met' if o8.ttft_p95 < 0.5 else 'missed'})"]
+    if 1 in levels:
+        o1, r1 = by[("aletheia", 1)], by[("llama_cpp.server", 1)]
+        ratio = o1.tokens_per_s / r1.tokens_per_s
+        verdicts.append(f"1 client: {ratio:.2f}x the reference (target >= 0.95x: {'met' if ratio >= 0.95 else 'missed'})")
+    report = "\n".join(lines + [""] + verdicts)
+    (args.out / "report.md").write_text(report + "\n\n![load profile](perf.png)\n")
+    (args.out / "results.json").write_text(json.dumps([r.__dict__ for r in results], indent=2, default=str))
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
