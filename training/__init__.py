@@ -1,0 +1,1 @@
+"""Training: data gates, LoRA SFT and DPO, merge, GGUF export, registry, tracking. Entry: python -m training.run."""

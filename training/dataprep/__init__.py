@@ -1,0 +1,1 @@
+"""The data stage: schema validation, gates (length, duplicates, contamination), base-model pairs, report."""
