@@ -6,8 +6,8 @@ Engine-agnostic: the chat and completions routes both drive a ``GenerationRun`` 
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import AsyncIterator
 
 from .engines.base import PromptLogprobs, TokenLogprob, TokenOutput
 from .metrics import Metrics

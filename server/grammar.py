@@ -8,9 +8,8 @@ llama-cpp-python's ``SchemaConverter`` (a port of llama.cpp's json-schema-to-gra
 from __future__ import annotations
 
 import json
-from typing import Any
-
 import math
+from typing import Any
 
 import jsonschema
 from llama_cpp.llama_grammar import SchemaConverter, _build_repetition
@@ -142,7 +141,7 @@ class GrammarBuilder:
         return name
 
     def build(self) -> str:
-        rules = dict(self._conv._rules)  # noqa: SLF001 - the converter exposes no other accessor
+        rules = dict(self._conv._rules)
         rules.update(self._extra)
         return "\n".join(f"{name} ::= {body}" for name, body in rules.items())
 

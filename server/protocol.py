@@ -53,7 +53,7 @@ class ChatMessage(_Request):
         return "".join(part.text for part in self.content)
 
     @model_validator(mode="after")
-    def _check_content(self) -> "ChatMessage":
+    def _check_content(self) -> ChatMessage:
         if self.content is None and not self.tool_calls:
             raise ValueError(f"a {self.role} message needs 'content'")
         if self.role == "tool" and not self.tool_call_id:

@@ -7,8 +7,8 @@ logprob formatting and usage all live there, so an engine only has to schedule a
 from __future__ import annotations
 
 import abc
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import AsyncIterator
 
 
 class EngineError(Exception):
@@ -130,8 +130,8 @@ class Engine(abc.ABC):
     def stats(self) -> dict[str, int]:
         """running, waiting, slots."""
 
-    def start(self) -> None:  # noqa: B027 - optional hook
+    def start(self) -> None:
         pass
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         pass

@@ -7,8 +7,7 @@ A dedicated thread runs the scheduler loop. Each step it
      admitted requests with the remaining token budget (chunked prefill, so a long prompt never stalls
      the running streams for more than one step),
   4. calls ``llama_decode`` once, and
-  5. samples every sequence with its own llama.cpp sampler chain (penalties, temperature, top-p, seeded
-     dist; a grammar sampler joins the chain when a request carries one).
+  5. samples every sequence with its own llama.cpp samplers (``sampling.SequenceSampler``).
 
 ``n > 1`` runs as n sequences that share the prompt: it is decoded once on the first sequence, whose KV
 cells are then copied to the others (``llama_memory_seq_cp``), and all n sample from the same logits.
@@ -22,11 +21,10 @@ import codecs
 import collections
 import ctypes
 import logging
-import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import llama_cpp
 import numpy as np
@@ -38,12 +36,12 @@ from .base import (
     PromptLogprobs,
     PromptTooLong,
     QueueFull,
-    SamplingParams,
     TokenLogprob,
     TokenOutput,
     TooManySequences,
 )
 from .llama_model import LlamaModel
+from .sampling import CandidateBuffers, SequenceSampler
 
 log = logging.getLogger("server.engine")
 
@@ -54,8 +52,7 @@ StepObserver = Callable[[int, int, int, float], None]  # (batch sequences, promp
 class _Sequence:
     index: int  # choice index within its request
     slot: int = -1
-    sampler: object = None  # the chain: penalties, temperature, top-p, dist (or greedy)
-    grammar: object = None  # a grammar sampler, kept out of the chain (see _sample_token)
+    sampler: SequenceSampler | None = None
     n_past: int = 0  # tokens in this sequence's KV cells
     pending: int | None = None  # sampled token not yet decoded
     generated: int = 0
@@ -85,13 +82,17 @@ class _Request:
 _END = object()
 
 
+def _address(pointer) -> int:
+    return ctypes.cast(pointer, ctypes.c_void_p).value or 0
+
+
 class TokenStream:
     """The async iterator a client of the engine reads; ``aclose()`` (or garbage collection) cancels."""
 
-    def __init__(self, engine: "LlamaBatchedEngine", req: _Request) -> None:
+    def __init__(self, engine: LlamaBatchedEngine, req: _Request) -> None:
         self._engine, self._req = engine, req
 
-    def __aiter__(self) -> "TokenStream":
+    def __aiter__(self) -> TokenStream:
         return self
 
     async def __anext__(self) -> EngineEvent:
@@ -150,13 +151,7 @@ class LlamaBatchedEngine(Engine):
         self._thread: threading.Thread | None = None
         self._embedder = None
         self._embed_lock = threading.Lock()
-        # candidate buffers for grammar sampling, shared by all sequences (only the engine thread samples)
-        token_data = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
-        self._vocab_ids = np.arange(model.n_vocab, dtype=np.int32)
-        self._candidates = np.zeros(model.n_vocab, dtype=token_data)
-        self._one = np.zeros(1, dtype=token_data)
-        self._cand_array, self._cand_ref = self._token_array(self._candidates)
-        self._one_array, self._one_ref = self._token_array(self._one)
+        self._candidates = CandidateBuffers(model.n_vocab)  # only the engine thread samples
 
     # -- Engine interface: vocabulary ---------------------------------------------------------------
 
@@ -219,7 +214,7 @@ class LlamaBatchedEngine(Engine):
             raise PromptTooLong(n_prompt, self.n_ctx)
         return self.n_ctx - n_prompt if max_tokens is None else max_tokens
 
-    def generate(self, spec: GenerationRequest) -> "TokenStream":
+    def generate(self, spec: GenerationRequest) -> TokenStream:
         """Validate and enqueue at once (raising PromptTooLong / QueueFull / TooManySequences here, before
         any response is sent), then stream. Closing the stream cancels the request."""
         max_tokens = self._validate(spec)
@@ -230,11 +225,11 @@ class LlamaBatchedEngine(Engine):
         seqs = []
         try:
             for i in range(spec.n):
-                seqs.append(_Sequence(index=i, grammar=self._make_grammar(spec.params.grammar)))
-                seqs[-1].sampler = self._make_sampler(spec.params, i)
+                seqs.append(_Sequence(index=i, sampler=SequenceSampler(
+                    self.model.vocab, self.model.n_vocab, spec.params, i)))
         except ValueError:
             for seq in seqs:
-                self._free_samplers(seq)
+                seq.sampler.free()
             raise
         req = _Request(spec=spec, loop=asyncio.get_running_loop(), queue=asyncio.Queue(), max_tokens=max_tokens)
         req.seqs = seqs
@@ -295,7 +290,9 @@ class LlamaBatchedEngine(Engine):
                 llama_cpp.llama_memory_seq_rm(self.mem, seq.slot, -1, -1)
                 self._free_slots.append(seq.slot)
                 seq.slot = -1
-            self._free_samplers(seq)
+            if seq.sampler is not None:
+                seq.sampler.free()
+                seq.sampler = None
         self._free_slots.sort()
         if req in self._running:
             self._running.remove(req)
@@ -304,39 +301,6 @@ class LlamaBatchedEngine(Engine):
             if error is not None:
                 req.emit(error)
             req.emit(_END)
-
-    @staticmethod
-    def _free_samplers(seq: _Sequence) -> None:
-        for name in ("sampler", "grammar"):
-            sampler = getattr(seq, name)
-            if sampler is not None:
-                llama_cpp.llama_sampler_free(sampler)
-                setattr(seq, name, None)
-
-    def _make_grammar(self, grammar: str | None):
-        if not grammar:
-            return None
-        sampler = llama_cpp.llama_sampler_init_grammar(self.model.vocab, grammar.encode(), b"root")
-        if not sampler:
-            raise ValueError("the output grammar could not be compiled")
-        return sampler
-
-    def _make_sampler(self, p: SamplingParams, index: int):
-        params = llama_cpp.llama_sampler_chain_default_params()
-        chain = llama_cpp.llama_sampler_chain_init(params)
-        add = lambda s: llama_cpp.llama_sampler_chain_add(chain, s)  # noqa: E731
-        if p.presence_penalty or p.frequency_penalty:
-            add(llama_cpp.llama_sampler_init_penalties(self.model.n_vocab, 64, 1.0, p.frequency_penalty, p.presence_penalty))
-        if p.temperature <= 0.0:
-            add(llama_cpp.llama_sampler_init_greedy())
-        else:
-            add(llama_cpp.llama_sampler_init_temp(p.temperature))
-            if p.top_p < 1.0:
-                add(llama_cpp.llama_sampler_init_top_p(p.top_p, 1))
-            seed = p.seed if p.seed is not None else random.getrandbits(32)
-            # each of the n sequences of one request gets its own, reproducible stream of randomness
-            add(llama_cpp.llama_sampler_init_dist((seed + index * 0x9E3779B1) & 0xFFFFFFFF))
-        return chain
 
     def _step(self) -> None:
         batch, n = self.batch, 0
@@ -397,12 +361,10 @@ class LlamaBatchedEngine(Engine):
         total = len(req.spec.prompt)
         k = req.spec.prompt_logprobs
         if k is not None:
-            tokens = []
-            if start == 0:
-                tokens.append(TokenLogprob(req.spec.prompt[0], None, []))
-            for j, pos in enumerate(range(start, end)):
-                if pos + 1 < total:
-                    tokens.append(self._logprob(first_idx + j, req.spec.prompt[pos + 1], k))
+            tokens = [TokenLogprob(req.spec.prompt[0], None, [])] if start == 0 else []
+            n_rows = min(end, total - 1) - start  # the last prompt token predicts a generated token, not a prompt one
+            if n_rows > 0:
+                tokens += self._logprobs(first_idx, req.spec.prompt[start + 1: start + 1 + n_rows], k)
             req.emit(PromptLogprobs(tokens))
         if end < total:
             return
@@ -419,35 +381,8 @@ class LlamaBatchedEngine(Engine):
         for seq in req.seqs:
             self._sample(req, seq, last_idx)
 
-    def _sample_token(self, seq: _Sequence, idx: int) -> int:
-        """Sample one token. With a grammar, do as llama.cpp's common sampler does: sample without it, check
-        that one token against the grammar, and only when it is refused apply the grammar to the whole
-        vocabulary and sample again (a full grammar pass costs ~10x a plain sample)."""
-        if seq.grammar is None:
-            return llama_cpp.llama_sampler_sample(seq.sampler, self.ctx, idx)
-        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self.ctx, idx), shape=(self.model.n_vocab,))
-        cand = self._candidates
-        cand["logit"], cand["p"] = logits, 0.0
-        cand["id"] = self._vocab_ids
-        self._cand_array.size, self._cand_array.selected, self._cand_array.sorted = len(cand), -1, False
-        llama_cpp.llama_sampler_apply(seq.sampler, self._cand_ref)
-        token = int(cand["id"][self._cand_array.selected])
-        one = self._one
-        one[0] = (token, 1.0, 0.0)
-        self._one_array.size, self._one_array.selected, self._one_array.sorted = 1, -1, False
-        llama_cpp.llama_sampler_apply(seq.grammar, self._one_ref)
-        if not np.isfinite(one["logit"][0]):
-            cand["logit"], cand["p"], cand["id"] = logits, 0.0, self._vocab_ids
-            self._cand_array.size, self._cand_array.selected, self._cand_array.sorted = len(cand), -1, False
-            llama_cpp.llama_sampler_apply(seq.grammar, self._cand_ref)
-            llama_cpp.llama_sampler_apply(seq.sampler, self._cand_ref)
-            token = int(cand["id"][self._cand_array.selected])
-        llama_cpp.llama_sampler_accept(seq.grammar, token)
-        llama_cpp.llama_sampler_accept(seq.sampler, token)
-        return token
-
     def _sample(self, req: _Request, seq: _Sequence, idx: int) -> None:
-        token = self._sample_token(seq, idx)
+        token = seq.sampler.sample(self.ctx, idx, self._candidates)
         seq.generated += 1
         lp = None
         if req.spec.params.logprobs is not None:
@@ -466,23 +401,32 @@ class LlamaBatchedEngine(Engine):
             seq.finished = True
         req.emit(TokenOutput(seq.index, token, text, lp, finish))
 
-    @staticmethod
-    def _token_array(buffer: np.ndarray):
-        array = llama_cpp.llama_token_data_array(
-            data=buffer.ctypes.data_as(llama_cpp.llama_token_data_p), size=len(buffer), selected=-1, sorted=False)
-        return array, ctypes.byref(array)
-
     def _logprob(self, idx: int, token: int, k: int) -> TokenLogprob:
-        ptr = llama_cpp.llama_get_logits_ith(self.ctx, idx)
-        logits = np.ctypeslib.as_array(ptr, shape=(self.model.n_vocab,)).astype(np.float64)
-        m = logits.max()
-        logz = m + np.log(np.exp(logits - m).sum())
-        top: list[tuple[int, float]] = []
-        if k > 0:
-            ids = np.argpartition(-logits, k)[:k]
-            ids = ids[np.argsort(-logits[ids])]
-            top = [(int(i), float(logits[i] - logz)) for i in ids]
-        return TokenLogprob(token, float(logits[token] - logz), top)
+        return self._logprobs(idx, [token], k)[0]
+
+    def _logprobs(self, first_idx: int, tokens: list[int], k: int) -> list[TokenLogprob]:
+        """Log-probabilities of ``tokens`` under the logits of consecutive batch outputs from ``first_idx``
+        (llama.cpp stores the outputs of one batch row after row), with the top ``k`` alternatives."""
+        rows, n_vocab = len(tokens), self.model.n_vocab
+        first = llama_cpp.llama_get_logits_ith(self.ctx, first_idx)
+        last = llama_cpp.llama_get_logits_ith(self.ctx, first_idx + rows - 1)
+        if _address(last) - _address(first) == (rows - 1) * n_vocab * 4:
+            logits = np.ctypeslib.as_array(first, shape=(rows, n_vocab))
+        else:  # outputs not stored in batch order: gather row by row
+            logits = np.stack([np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self.ctx, first_idx + r),
+                                                     shape=(n_vocab,)) for r in range(rows)])
+        peak = logits.max(axis=1, keepdims=True)
+        logz = (peak + np.log(np.exp(logits - peak, dtype=np.float64).sum(axis=1, keepdims=True)))[:, 0]
+        chosen = logits[np.arange(rows), tokens] - logz
+        out = []
+        for r in range(rows):
+            top: list[tuple[int, float]] = []
+            if k > 0:
+                ids = np.argpartition(-logits[r], k)[:k]
+                ids = ids[np.argsort(-logits[r, ids])]
+                top = [(int(i), float(logits[r, i] - logz[r])) for i in ids]
+            out.append(TokenLogprob(tokens[r], float(chosen[r]), top))
+        return out
 
     def _batch_add(self, i: int, token: int, pos: int, seq_id: int, logits: bool) -> None:
         b = self.batch

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import codecs
 import itertools
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 from .base import (
     Engine,

@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from ..deps import ServerState, cancel_on_disconnect, get_state, parse_body
 from ..engines.base import Engine, EngineError, GenerationRequest, PromptLogprobs, TokenLogprob
 from ..errors import APIError, from_engine_error
-from ..generation import Delta, GenerationRun
+from ..generation import GenerationRun
 from ..protocol import Completion, CompletionChoice, CompletionLogprobs, CompletionRequest, Usage, new_id, now
 from .common import SSE_DONE, sampling_params, sse, sse_error, token_string
 
@@ -25,9 +25,7 @@ router = APIRouter()
 
 def prompt_list(engine: Engine, prompt) -> list[tuple[str, list[int]]]:
     """Normalise OpenAI's four prompt forms to (text, tokens) pairs."""
-    if isinstance(prompt, str):
-        prompts = [prompt]
-    elif all(isinstance(p, int) for p in prompt):
+    if isinstance(prompt, str) or all(isinstance(p, int) for p in prompt):
         prompts = [prompt]
     else:
         prompts = list(prompt)

@@ -18,7 +18,7 @@ router = APIRouter()
 @router.post("/v1/embeddings")
 async def embeddings(request: Request, state: ServerState = Depends(get_state)):
     body = await parse_body(request, EmbeddingRequest)
-    spec, engine = state.registry.get(body.model)
+    _, engine = state.registry.get(body.model)
     inp = body.input
     if isinstance(inp, str):
         items = [engine.tokenize(inp, add_special=True)]
