@@ -22,6 +22,7 @@ _ENFORCED = {"type", "properties", "required", "additionalProperties", "items", 
              "enum", "const", "anyOf", "oneOf", "allOf", "$ref", "pattern", "format", "minLength", "maxLength",
              "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}
 _FORMATS = {"uuid", "date", "time", "date-time"}
+_JSON_CHAR = r'[^"\\\x7F\x00-\x1F] | [\\] (["\\/bfnrt] | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F])'
 _MAX_DIGITS = 16
 
 
@@ -141,7 +142,9 @@ class GrammarBuilder:
         return name
 
     def build(self) -> str:
-        rules = dict(self._conv._rules)
+        rules = dict(self._conv._rules)  # the converter exposes no other accessor
+        if "char" in rules:  # JSON strings may not hold raw control characters (the Python port allows them)
+            rules["char"] = _JSON_CHAR
         rules.update(self._extra)
         return "\n".join(f"{name} ::= {body}" for name, body in rules.items())
 

@@ -152,10 +152,12 @@ class JSONToolFormat(ToolFormat):
             params = json.dumps(t.function.parameters or EMPTY_PARAMETERS, ensure_ascii=False)
             desc = f": {t.function.description}" if t.function.description else ""
             lines.append(f"- {t.function.name}{desc}. Parameters (JSON schema): {params}")
-        how = ('To call functions, reply with only this JSON: {"tool_calls": [{"name": "<function name>", '
-               '"arguments": {<arguments>}}]}.')
-        lines.append(how + (" You must call a function now." if mode == "required" else
-                            " If no function is needed, answer in plain text."))
+        example = json.dumps({"tool_calls": [{"name": tools[0].function.name,
+                                              "arguments": example_value(tools[0].function.parameters or {})}]})
+        lines.append("To call functions, reply with only a JSON object like this example, and nothing else: "
+                     + example)
+        lines.append("You must call a function now." if mode == "required" else
+                     "When a function can answer or act on the request, call it. Otherwise answer in plain text.")
         out, note = [], "\n".join(lines)
         for m in messages:
             if m["role"] == "assistant" and m.get("tool_calls"):
@@ -236,6 +238,32 @@ def select_format(chat_template: str | None) -> ToolFormat:
     if chat_template and "<tool_call>" in chat_template and "tools" in chat_template:
         return HermesToolFormat()
     return JSONToolFormat()
+
+
+def example_value(schema: dict):
+    """A small value of the schema's shape, for the call example shown to the model."""
+    if not isinstance(schema, dict):
+        return "..."
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    if kind == "object" or "properties" in schema:
+        props = schema.get("properties", {})
+        keys = schema.get("required") or list(props)[:2]
+        return {k: example_value(props.get(k, {})) for k in keys}
+    if kind == "array":
+        return [example_value(schema.get("items", {}))]
+    if kind == "integer":
+        return int(schema.get("minimum", 1))
+    if kind == "number":
+        return float(schema.get("minimum", 1))
+    if kind == "boolean":
+        return True
+    return "..."
 
 
 def _loads(arguments: str):

@@ -27,6 +27,17 @@ SCHEMAS = {t["function"]["name"]: t["function"]["parameters"] for t in TOOLS}
 ASK = [{"role": "system", "content": "You are an ops assistant with tools."},
        {"role": "user", "content": "Is anything listening on port 5432, and how full is /var/lib/postgresql?"}]
 SEEDS = range(20)
+# An agent conversation: one earlier call and its result. Primed like this, even the 135M base model
+# chooses to call in `auto` mode; asked cold, it almost always answers in text (first-token "{" has p < 1%).
+AGENT_HISTORY = [
+    {"role": "system", "content": "You are an ops assistant with tools."},
+    {"role": "user", "content": "How full is /home?"},
+    {"role": "assistant", "content": None, "tool_calls": [{"id": "call_a1", "type": "function", "function": {
+        "name": "disk_usage", "arguments": '{"path": "/home"}'}}]},
+    {"role": "tool", "tool_call_id": "call_a1", "content": '{"used_percent": 40}'},
+    {"role": "assistant", "content": "/home is 40% full."},
+    {"role": "user", "content": "How full is /var?"},
+]
 
 
 def _check_calls(message) -> list:
@@ -39,7 +50,7 @@ def _check_calls(message) -> list:
 
 async def _many(aclient, **kw):
     return await asyncio.gather(*(aclient.chat.completions.create(model=MODEL, messages=ASK, temperature=0.8,
-                                                                  seed=s, max_tokens=200, **kw) for s in SEEDS))
+                                                                  seed=s, max_tokens=1024, **kw) for s in SEEDS))
 
 
 async def test_required_calls_validate_for_every_seed(aclient):
@@ -68,7 +79,7 @@ async def test_json_schema_output_validates_for_every_seed(aclient):
 
 def test_json_object_mode_streams_a_json_object(client):
     chunks = client.chat.completions.create(model=MODEL, messages=ASK, response_format={"type": "json_object"},
-                                            temperature=0.8, seed=4, max_tokens=200, stream=True)
+                                            temperature=0.8, seed=4, max_tokens=1024, stream=True)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert isinstance(json.loads(text), dict)
 
@@ -91,12 +102,12 @@ def _reassemble(stream):
     return calls, finish, content
 
 
-@pytest.mark.parametrize("choice", ["required", "auto"])
-def test_streamed_calls_reassemble_into_valid_json(client, choice):
+@pytest.mark.parametrize("choice, messages", [("required", ASK), ("auto", AGENT_HISTORY)])
+def test_streamed_calls_reassemble_into_valid_json(client, choice, messages):
     seen_calls = 0
-    for seed in range(12):
-        stream = client.chat.completions.create(model=MODEL, messages=ASK, tools=TOOLS, tool_choice=choice,
-                                                temperature=0.8, seed=seed, max_tokens=200, stream=True)
+    for seed in range(6):
+        stream = client.chat.completions.create(model=MODEL, messages=messages, tools=TOOLS, tool_choice=choice,
+                                                temperature=0.8, seed=seed, max_tokens=1024, stream=True)
         calls, finish, content = _reassemble(stream)
         if calls:
             assert finish == "tool_calls" and content == ""
@@ -106,9 +117,7 @@ def test_streamed_calls_reassemble_into_valid_json(client, choice):
             seen_calls += 1
         else:
             assert choice == "auto" and content and finish in ("stop", "length")
-        if choice == "auto" and seen_calls:
-            break
-    assert seen_calls, "auto never chose to call a tool in 12 seeds"
+    assert seen_calls >= (6 if choice == "required" else 3), f"{choice}: only {seen_calls} of 6 seeds called"
 
 
 def test_auto_can_answer_in_plain_text(client):
@@ -121,7 +130,7 @@ def test_auto_can_answer_in_plain_text(client):
 def test_round_trip_call_result_answer(client):
     """call -> tool result -> final answer, with the assistant's call and the tool message in the prompt."""
     first = client.chat.completions.create(model=MODEL, messages=ASK, tools=TOOLS, tool_choice="required",
-                                           temperature=0.8, seed=2, max_tokens=200)
+                                           temperature=0.8, seed=2, max_tokens=1024)
     message = first.choices[0].message
     calls = _check_calls(message)
     history = ASK + [message.model_dump(exclude_none=True)]
@@ -144,7 +153,7 @@ def test_sdk_structured_output_helper(client):
         severity: int
         customer_facing: bool
 
-    r = client.chat.completions.parse(model=MODEL, temperature=0.8, seed=5, max_tokens=200, response_format=Incident,
+    r = client.chat.completions.parse(model=MODEL, temperature=0.8, seed=5, max_tokens=1024, response_format=Incident,
                                       messages=[{"role": "user", "content": "Summarise: checkout API is down."}])
     assert isinstance(r.choices[0].message.parsed, Incident)
 
