@@ -24,6 +24,9 @@ _ENFORCED = {"type", "properties", "required", "additionalProperties", "items", 
 _FORMATS = {"uuid", "date", "time", "date-time"}
 _JSON_CHAR = r'[^"\\\x7F\x00-\x1F] | [\\] (["\\/bfnrt] | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F])'
 _MAX_DIGITS = 16
+# A string with no maxLength is capped here: a small model can stay inside a JSON string forever
+# (measured: 4 of 20 seeds ran to 1,024 tokens). The output still validates against the schema.
+MAX_STRING_CHARS = 200
 
 
 def _same_length(lo: str, hi: str) -> list[str]:
@@ -145,6 +148,8 @@ class GrammarBuilder:
         rules = dict(self._conv._rules)  # the converter exposes no other accessor
         if "char" in rules:  # JSON strings may not hold raw control characters (the Python port allows them)
             rules["char"] = _JSON_CHAR
+        if "string" in rules:
+            rules["string"] = '"\\"" ' + _build_repetition("char", 0, MAX_STRING_CHARS) + ' "\\"" space'
         rules.update(self._extra)
         return "\n".join(f"{name} ::= {body}" for name, body in rules.items())
 

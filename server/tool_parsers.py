@@ -147,6 +147,8 @@ class JSONToolFormat(ToolFormat):
         return False
 
     def prepare(self, messages, tools, mode):
+        if mode == "none" or not tools:
+            return self._rewrite_history(messages), None
         lines = ["You can call these functions:"]
         for t in tools:
             params = json.dumps(t.function.parameters or EMPTY_PARAMETERS, ensure_ascii=False)
@@ -158,7 +160,17 @@ class JSONToolFormat(ToolFormat):
                      + example)
         lines.append("You must call a function now." if mode == "required" else
                      "When a function can answer or act on the request, call it. Otherwise answer in plain text.")
-        out, note = [], "\n".join(lines)
+        out, note = self._rewrite_history(messages), "\n".join(lines)
+        if out and out[0]["role"] == "system":
+            out[0] = {**out[0], "content": out[0]["content"] + "\n\n" + note}
+        else:
+            out.insert(0, {"role": "system", "content": note})
+        return out, None
+
+    @staticmethod
+    def _rewrite_history(messages: list[dict]) -> list[dict]:
+        """Earlier calls become the JSON the model writes; tool results become labelled user messages."""
+        out = []
         for m in messages:
             if m["role"] == "assistant" and m.get("tool_calls"):
                 calls = [{"name": tc["function"]["name"], "arguments": _loads(tc["function"]["arguments"])}
@@ -169,12 +181,7 @@ class JSONToolFormat(ToolFormat):
                                                        f"{m['content']}"})
             else:
                 out.append(m)
-        if mode != "none":
-            if out and out[0]["role"] == "system":
-                out[0] = {**out[0], "content": out[0]["content"] + "\n\n" + note}
-            else:
-                out.insert(0, {"role": "system", "content": note})
-        return out, None
+        return out
 
     def grammar(self, tools, mode, parallel):
         b = GrammarBuilder()

@@ -48,3 +48,12 @@ def test_scanner_streams_names_then_argument_fragments():
     assert json.loads(args[0]) == {"path": '/v{ar"', "n": [1, {"a": 2}]} and json.loads(args[1]) == {"p": 22}
     first_args = next(i for i, e in enumerate(events) if e[0] == "args")
     assert events[0][0] == "name" and first_args > 0, "the name comes before any argument text"
+
+
+def test_strings_without_max_length_are_capped():
+    from server.grammar import MAX_STRING_CHARS
+
+    grammar = schema_grammar({"type": "object", "properties": {"path": {"type": "string"}}}, "x")
+    string_rule = next(line for line in grammar.splitlines() if line.startswith("string ::="))
+    assert string_rule.count("char") == MAX_STRING_CHARS
+    assert "char*" not in grammar
