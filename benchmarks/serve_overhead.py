@@ -6,7 +6,8 @@ streaming endpoint, same GGUF, same prompt, measured in one run and reported as 
 The reference is llama-cpp-python's own high-level ``Llama.create_completion(stream=True)`` in this
 process. Our side is ``python -m server`` in a subprocess, read with a raw SSE client (httpx) so the
 client's own parsing adds as little as possible. Runs alternate (reference, ours, reference, ...) so
-drifting machine load hits both alike; medians are reported. Targets (issue 2): throughput through HTTP
+drifting machine load hits both alike, with a pause between them (llama.cpp's worker threads spin-wait
+for a moment after work, which would otherwise slow whichever side runs next); medians are reported. Targets (issue 2): throughput through HTTP
 >= 0.95x in-process, time-to-first-token overhead <= 10 ms.
 """
 
@@ -78,7 +79,9 @@ def main() -> int:
         for _ in range(args.repeats):
             llm.reset()  # no prompt cache reuse: both sides evaluate the prompt every time
             ref.append(run_in_process(llm, args.tokens))
+            time.sleep(1.0)  # llama.cpp's worker threads spin for a while after work: let them settle
             ours.append(run_http(srv.url, args.tokens))
+            time.sleep(1.0)
 
     def med(rows, i):
         return statistics.median(r[i] for r in rows)
