@@ -16,6 +16,7 @@ one pass, and the stream can be classified from its first character.
 
 from __future__ import annotations
 
+import abc
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -95,24 +96,20 @@ def validate_tool_request(body: ChatCompletionRequest) -> tuple[list[Tool], str]
 # --------------------------------------------------------------------------------------------------
 
 
-class ToolFormat:
+class ToolFormat(abc.ABC):
     name: str
     call_start: str  # the first character of a call: how a stream in `auto` mode is classified
     call_depth: int  # containers open inside one call object, for the streaming scanner
 
-    def native(self) -> bool:
-        """Whether the chat template itself renders tools and calls."""
-        raise NotImplementedError
-
+    @abc.abstractmethod
     def prepare(self, messages: list[dict], tools: list[Tool], mode: str) -> tuple[list[dict], list[dict] | None]:
         """Messages (and the ``tools`` variable) to give the chat template."""
-        raise NotImplementedError
 
-    def grammar(self, tools: list[Tool], mode: str, parallel: bool) -> str:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def grammar(self, tools: list[Tool], mode: str, parallel: bool) -> str: ...
 
-    def parse(self, text: str) -> list[ParsedCall]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def parse(self, text: str) -> list[ParsedCall]: ...
 
 
 def _call_schemas(tools: list[Tool]) -> list[tuple[str, dict, str]]:
@@ -142,9 +139,6 @@ class JSONToolFormat(ToolFormat):
     name = "json"
     call_start = "{"
     call_depth = 3  # {"tool_calls": [ {call} ]}
-
-    def native(self) -> bool:
-        return False
 
     def prepare(self, messages, tools, mode):
         if mode == "none" or not tools:
@@ -204,9 +198,6 @@ class HermesToolFormat(ToolFormat):
     name = "hermes"
     call_start = "<"
     call_depth = 1
-
-    def native(self) -> bool:
-        return True
 
     def prepare(self, messages, tools, mode):
         out = []
