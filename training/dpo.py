@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .config import DPOConfig
 from .sft import read_rows
-from .trainer_utils import last_checkpoint, load_model, peft_lora
+from .trainer_utils import last_checkpoint, load_model, peft_lora, use_bf16
 
 
 def run_dpo(
@@ -37,7 +37,7 @@ def run_dpo(
     if not rows:
         raise ValueError(f"{data_dir / 'dpo.jsonl'} has no preference pairs")
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
-    model = load_model(base_dir, bf16=cfg.bf16, adapters=[sft_adapter] if sft_adapter else [])
+    model = load_model(base_dir, adapters=[sft_adapter] if sft_adapter else [])
     args = TRLDPOConfig(
         output_dir=str(stage_dir / "checkpoints"),
         beta=cfg.beta,
@@ -55,7 +55,7 @@ def run_dpo(
         save_total_limit=cfg.save_total_limit,
         max_length=cfg.max_length or max_length,
         gradient_checkpointing=cfg.gradient_checkpointing,
-        bf16=cfg.bf16,
+        bf16=use_bf16(cfg.bf16),
         report_to="none",
         seed=seed,
         data_seed=seed,

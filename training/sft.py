@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from .config import SFTConfig
-from .trainer_utils import last_checkpoint, load_model, peft_lora
+from .trainer_utils import last_checkpoint, load_model, peft_lora, use_bf16
 
 
 def to_prompt_completion(rows: list[dict]) -> list[dict]:
@@ -60,7 +60,7 @@ def sft_arguments(cfg: SFTConfig, output_dir: Path, *, max_length: int, seed: in
         eval_steps=cfg.eval_steps,
         gradient_checkpointing=cfg.gradient_checkpointing,
         train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
-        bf16=cfg.bf16,
+        bf16=use_bf16(cfg.bf16),
         max_length=max_length,
         packing=False,
         completion_only_loss=True,
@@ -100,7 +100,7 @@ def run_sft(
     train = Dataset.from_list(to_prompt_completion(read_rows(data_dir / "sft_train.jsonl")))
     eval_rows = read_rows(data_dir / "sft_eval.jsonl")
     evals = Dataset.from_list(to_prompt_completion(eval_rows)) if eval_rows else None
-    model = load_model(base_dir, bf16=cfg.bf16)
+    model = load_model(base_dir)
     args = sft_arguments(cfg, stage_dir / "checkpoints", max_length=max_length, seed=seed, has_eval=bool(evals))
     trainer = SFTTrainer(
         model=model,

@@ -8,18 +8,27 @@ from pathlib import Path
 from .config import LoraConfig
 
 
-def torch_dtype(bf16: bool):
+def use_bf16(setting: bool | str) -> bool:
+    """Resolve a stage's ``bf16`` setting: "auto" means where bf16 arithmetic is native (CUDA with bf16,
+    or a CPU with AVX512-BF16 or AMX; elsewhere bf16 autocast is emulated and slower than fp32)."""
+    if setting != "auto":
+        return bool(setting)
     import torch
 
-    return torch.bfloat16 if bf16 else torch.float32
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private but long-standing torch.cpu API
+    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
 
 
-def load_model(path: Path, *, bf16: bool = False, adapters: list[Path] = ()):
-    """An HF causal LM from ``path`` with each LoRA adapter in ``adapters`` merged in, in order."""
+def load_model(path: Path, *, adapters: list[Path] = ()):
+    """An HF causal LM from ``path`` in fp32 (bf16 training autocasts over fp32 weights) with each LoRA
+    adapter in ``adapters`` merged in, in order."""
+    import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype(bf16))
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
     for adapter in adapters:
         model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
     return model
