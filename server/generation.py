@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from .engines.base import PromptLogprobs, TokenLogprob, TokenOutput
 from .metrics import Metrics
+from .protocol import PromptTokensDetails, Usage
 
 
 class StopMatcher:
@@ -77,6 +78,11 @@ class GenerationRun:
     def completion_tokens(self) -> int:
         return sum(c.tokens for c in self.choices)
 
+    @property
+    def cached_tokens(self) -> int:
+        """Prompt tokens the engine took from its prefix cache (engines without one report 0)."""
+        return getattr(self.stream, "cached_tokens", 0)
+
     async def events(self) -> AsyncIterator[Delta | PromptLogprobs]:
         try:
             async for event in self.stream:
@@ -91,7 +97,7 @@ class GenerationRun:
         finally:
             await self.stream.aclose()
             self.metrics.observe_request_tokens(self.model, self.prompt_tokens, self.completion_tokens,
-                                                time.perf_counter() - self.started)
+                                                self.cached_tokens, time.perf_counter() - self.started)
 
     def _on_token(self, out: TokenOutput) -> Delta | None:
         choice = self.choices[out.index]
@@ -113,3 +119,11 @@ class GenerationRun:
         if finish:
             choice.finished = True
         return Delta(out.index, text, [out.logprob] if out.logprob else [], finish)
+
+
+def usage(runs: list[GenerationRun]) -> Usage:
+    """OpenAI usage over one request's runs (one per prompt), cached prompt tokens included."""
+    prompt = sum(r.prompt_tokens for r in runs)
+    completion = sum(r.completion_tokens for r in runs)
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion,
+                 prompt_tokens_details=PromptTokensDetails(cached_tokens=sum(r.cached_tokens for r in runs)))

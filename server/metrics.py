@@ -50,6 +50,8 @@ class Metrics:
         self.e2e = Histogram("aletheia_e2e_request_latency_seconds", "Request latency, arrival to last token",
                              ["model"], buckets=_LATENCY_BUCKETS, registry=r)
         self.prompt_tokens = Counter("aletheia_prompt_tokens", "Prompt tokens processed", ["model"], registry=r)
+        self.cached_prompt_tokens = Counter("aletheia_prompt_tokens_cached",
+                                            "Prompt tokens reused from the prefix cache", ["model"], registry=r)
         self.generation_tokens = Counter("aletheia_generation_tokens", "Tokens generated", ["model"], registry=r)
         self.batch_size = Histogram("aletheia_batch_sequences", "Sequences in one llama_decode step", ["model"],
                                     buckets=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64), registry=r)
@@ -85,8 +87,9 @@ class Metrics:
 
         return observe
 
-    def observe_request_tokens(self, model: str, prompt: int, completion: int, seconds: float) -> None:
+    def observe_request_tokens(self, model: str, prompt: int, completion: int, cached: int, seconds: float) -> None:
         self.prompt_tokens.labels(model).inc(prompt)
+        self.cached_prompt_tokens.labels(model).inc(cached)
         self.generation_tokens.labels(model).inc(completion)
         self.e2e.labels(model).observe(seconds)
 

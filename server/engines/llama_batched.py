@@ -1,8 +1,9 @@
 """Continuous batching over one llama.cpp context: many concurrent streams, one ``llama_decode`` per step.
 
 A dedicated thread runs the scheduler loop. Each step it
-  1. drops cancelled sequences (their slot and KV cells are freed at once),
+  1. drops cancelled sequences (their slot is free at once; its KV cells stay, for prefix reuse),
   2. admits waiting requests, first come first served, into free slots (a slot = one llama.cpp seq_id),
+     and starts each from the longest cached prefix of its prompt (below),
   3. builds one batch: the last sampled token of every decoding sequence, then prompt chunks of newly
      admitted requests with the remaining token budget (chunked prefill, so a long prompt never stalls
      the running streams for more than one step),
@@ -11,6 +12,14 @@ A dedicated thread runs the scheduler loop. Each step it
 
 ``n > 1`` runs as n sequences that share the prompt: it is decoded once on the first sequence, whose KV
 cells are then copied to the others (``llama_memory_seq_cp``), and all n sample from the same logits.
+
+Prefix reuse (what llama-server's ``cache_prompt`` and vLLM's prefix caching do): a slot keeps its KV cells
+after its request ends, and the engine remembers which tokens every slot holds. A new request starts from
+the longest prefix of its prompt that any slot holds (its own slot's cells are trimmed; another slot's are
+copied), so a shared system prompt or the earlier turns of a conversation are not decoded again. Requests
+that arrive together and share a prefix wait one step for the first of them to decode it. Requests that
+want prompt logprobs (echo) always decode their whole prompt.
+
 The event loop talks to the thread through a condition variable (in) and ``call_soon_threadsafe`` (out).
 """
 
@@ -70,7 +79,9 @@ class _Request:
     queue: asyncio.Queue
     max_tokens: int
     seqs: list[_Sequence] = field(default_factory=list)
-    prefilled: int = 0  # prompt tokens decoded so far (on seqs[0])
+    prefilled: int = 0  # prompt tokens decoded so far (on seqs[0]), reused ones included
+    placed: bool = False  # its prompt's reusable prefix has been taken from the cache; prefill may start
+    reused: int = 0  # prompt tokens taken from the cache instead of decoded
     cancelled: bool = False
     done: bool = False
     arrival: float = field(default_factory=time.monotonic)
@@ -80,6 +91,25 @@ class _Request:
 
 
 _END = object()
+
+# A prefix copied from another slot must be at least this long: copying between llama.cpp's per-sequence
+# KV streams moves a whole stream, which only pays off for a prefix that takes real time to decode.
+MIN_SHARED_PREFIX = 16
+
+
+def common_prefix(a: list[int], b: list[int], limit: int) -> int:
+    """Length of the common prefix of ``a`` and ``b``, at most ``limit``."""
+    n = min(len(a), len(b), limit)
+    if a[:n] == b[:n]:
+        return n
+    lo, hi = 0, n  # a[:lo] == b[:lo] and a[:hi] != b[:hi]: bisect on slice equality (C speed)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def _address(pointer) -> int:
@@ -94,6 +124,11 @@ class TokenStream:
 
     def __aiter__(self) -> TokenStream:
         return self
+
+    @property
+    def cached_tokens(self) -> int:
+        """Prompt tokens reused from the prefix cache (known once the first token is out)."""
+        return self._req.reused
 
     async def __anext__(self) -> EngineEvent:
         item = await self._req.queue.get()
@@ -146,7 +181,8 @@ class LlamaBatchedEngine(Engine):
         self._cond = threading.Condition()
         self._waiting: collections.deque[_Request] = collections.deque()
         self._running: list[_Request] = []
-        self._free_slots = list(range(n_parallel))
+        self._free_slots = list(range(n_parallel))  # least recently used first
+        self._cached: list[list[int]] = [[] for _ in range(n_parallel)]  # the tokens each slot's KV cells hold
         self._stop = False
         self._thread: threading.Thread | None = None
         self._embedder = None
@@ -219,8 +255,10 @@ class LlamaBatchedEngine(Engine):
         any response is sent), then stream. Closing the stream cancels the request."""
         max_tokens = self._validate(spec)
         with self._cond:
-            if len(self._waiting) >= self.max_waiting:
-                raise QueueFull(len(self._waiting))
+            # requests the engine thread is about to admit into free slots are not waiting
+            waiting = len(self._waiting) - len(self._free_slots)
+            if waiting >= self.max_waiting:
+                raise QueueFull(waiting)
         # samplers are built here, so that a bad grammar is the caller's error (a 400), not the engine's
         seqs = []
         try:
@@ -278,22 +316,61 @@ class LlamaBatchedEngine(Engine):
         # overtaken by smaller requests behind it.
         while self._waiting and len(self._free_slots) >= self._waiting[0].spec.n:
             req = self._waiting.popleft()
-            for seq in req.seqs:
+            # the lead sequence takes the free slot whose cells share most of the prompt (else the least
+            # recently used one, so that recent conversations stay cached longest)
+            prompt = req.spec.prompt
+            lead = max(self._free_slots, key=lambda s: common_prefix(self._cached[s], prompt, len(prompt)))
+            if common_prefix(self._cached[lead], prompt, len(prompt)) == 0:
+                lead = self._free_slots[0]
+            self._free_slots.remove(lead)
+            req.seqs[0].slot = lead
+            for seq in req.seqs[1:]:
                 seq.slot = self._free_slots.pop(0)
-                llama_cpp.llama_memory_seq_rm(self.mem, seq.slot, -1, -1)
+                self._clear_slot(seq.slot)
             self._running.append(req)
 
+    def _clear_slot(self, slot: int, keep: int = 0) -> None:
+        llama_cpp.llama_memory_seq_rm(self.mem, slot, keep, -1)
+        del self._cached[slot][keep:]
+
+    def _place(self, req: _Request) -> bool:
+        """Start ``req``'s lead sequence from the longest cached prefix of its prompt. Returns False (try
+        again next step) when a request already running is about to decode a longer common prefix."""
+        prompt, lead = req.spec.prompt, req.seqs[0]
+        limit = len(prompt) - 1  # at least one prompt token is decoded: its logits give the first token
+        if req.spec.prompt_logprobs is not None or limit <= 0:
+            self._clear_slot(lead.slot)
+            return True
+        source, best = lead.slot, common_prefix(self._cached[lead.slot], prompt, limit)
+        for slot, tokens in enumerate(self._cached):
+            n = common_prefix(tokens, prompt, limit) if slot != lead.slot else 0
+            if n >= MIN_SHARED_PREFIX and n > best:
+                source, best = slot, n
+        for other in self._running:
+            if other is not req and other.placed and not other.cancelled and other.prefilled < limit:
+                n = common_prefix(other.spec.prompt, prompt, limit)
+                if n >= MIN_SHARED_PREFIX and n > best and other.prefilled < n:
+                    return False
+        if source != lead.slot:  # copy whole (llama.cpp copies between KV streams only whole), then trim
+            self._clear_slot(lead.slot)
+            llama_cpp.llama_memory_seq_cp(self.mem, source, lead.slot, -1, -1)
+            self._cached[lead.slot] = list(self._cached[source])
+        self._clear_slot(lead.slot, keep=best)
+        req.prefilled = req.reused = lead.n_past = best
+        return True
+
     def _finish(self, req: _Request, error: BaseException | None = None) -> None:
-        """Free a request's slots and KV cells and close its stream. Call with the lock held."""
+        """Free a request's slots and close its stream. Call with the lock held. The slots keep their KV
+        cells for prefix reuse, unless the request failed (its cells may then be incomplete)."""
         for seq in req.seqs:
             if seq.slot >= 0:
-                llama_cpp.llama_memory_seq_rm(self.mem, seq.slot, -1, -1)
+                if error is not None:
+                    self._clear_slot(seq.slot)
                 self._free_slots.append(seq.slot)
                 seq.slot = -1
             if seq.sampler is not None:
                 seq.sampler.free()
                 seq.sampler = None
-        self._free_slots.sort()
         if req in self._running:
             self._running.remove(req)
         req.done = True
@@ -306,11 +383,16 @@ class LlamaBatchedEngine(Engine):
         batch, n = self.batch, 0
         decoding: list[tuple[_Request, _Sequence]] = []
         prefill: list[tuple[_Request, int, int, int]] = []  # (request, start, end, batch index of start)
+        with self._cond:
+            for req in self._running:
+                if not req.placed and not req.cancelled:
+                    req.placed = self._place(req)
         for req in self._running:
             for seq in req.seqs:
                 seq.batch_idx = -1
                 if seq.pending is not None and not seq.finished:
                     self._batch_add(n, seq.pending, seq.n_past, seq.slot, True)
+                    self._cached[seq.slot].append(seq.pending)
                     seq.batch_idx = n
                     seq.n_past += 1
                     seq.pending = None
@@ -321,7 +403,7 @@ class LlamaBatchedEngine(Engine):
             if budget <= 0:
                 break
             total = len(req.spec.prompt)
-            if req.prefilled >= total:
+            if req.prefilled >= total or not req.placed:
                 continue
             start, end = req.prefilled, min(total, req.prefilled + budget)
             want_all = req.spec.prompt_logprobs is not None
@@ -330,6 +412,7 @@ class LlamaBatchedEngine(Engine):
                 self._batch_add(n, req.spec.prompt[pos], pos, lead.slot, want_all or pos == total - 1)
                 n += 1
             prefill.append((req, start, end, n - (end - start)))
+            self._cached[lead.slot].extend(req.spec.prompt[start:end])
             req.prefilled = end
             lead.n_past = end
             budget -= end - start
@@ -372,6 +455,7 @@ class LlamaBatchedEngine(Engine):
         last_idx = first_idx + (end - start) - 1
         for seq in req.seqs[1:]:
             llama_cpp.llama_memory_seq_cp(self.mem, lead.slot, seq.slot, -1, -1)
+            self._cached[seq.slot] = list(self._cached[lead.slot])
             seq.n_past = lead.n_past
         if req.max_tokens == 0:
             for seq in req.seqs:

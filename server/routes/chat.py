@@ -13,7 +13,7 @@ from .. import chat_template, tool_parsers
 from ..deps import ServerState, cancel_on_disconnect, get_state, parse_body
 from ..engines.base import Engine, EngineError, GenerationRequest
 from ..errors import APIError, from_engine_error
-from ..generation import Delta, GenerationRun
+from ..generation import Delta, GenerationRun, usage
 from ..grammar import JSON_OBJECT_SCHEMA, SchemaError, schema_grammar
 from ..protocol import (
     ChatChoice,
@@ -25,7 +25,6 @@ from ..protocol import (
     ChatMessage,
     ChoiceLogprobs,
     ResponseMessage,
-    Usage,
     new_id,
     now,
 )
@@ -139,9 +138,7 @@ async def _complete(run: GenerationRun, engine: Engine, body: ChatCompletionRequ
             message, reason = ResponseMessage(content=None, tool_calls=[c.openai() for c in calls]), "tool_calls"
         choices.append(ChatChoice(index=i, message=message, finish_reason=reason, logprobs=ChoiceLogprobs(
             content=chat_logprobs(engine, logprobs[i])) if body.logprobs else None))
-    usage = Usage(prompt_tokens=run.prompt_tokens, completion_tokens=run.completion_tokens,
-                  total_tokens=run.prompt_tokens + run.completion_tokens)
-    return ChatCompletion(id=rid, created=created, model=body.model, choices=choices, usage=usage).model_dump(
+    return ChatCompletion(id=rid, created=created, model=body.model, choices=choices, usage=usage([run])).model_dump(
         exclude_none=True)
 
 
@@ -203,9 +200,7 @@ async def _stream(run: GenerationRun, engine: Engine, body: ChatCompletionReques
                 yield chunk([ChatChunkChoice(index=ev.index, delta=ChatDelta(),
                                              finish_reason=state.finish_reason(ev.finish_reason))])
         if include_usage:
-            usage = Usage(prompt_tokens=run.prompt_tokens, completion_tokens=run.completion_tokens,
-                          total_tokens=run.prompt_tokens + run.completion_tokens)
-            yield sse(ChatCompletionChunk(id=rid, created=created, model=body.model, choices=[], usage=usage))
+            yield sse(ChatCompletionChunk(id=rid, created=created, model=body.model, choices=[], usage=usage([run])))
         yield SSE_DONE
     except asyncio.CancelledError:
         raise

@@ -16,8 +16,8 @@ from fastapi.responses import StreamingResponse
 from ..deps import ServerState, cancel_on_disconnect, get_state, parse_body
 from ..engines.base import Engine, EngineError, GenerationRequest, PromptLogprobs, TokenLogprob
 from ..errors import APIError, from_engine_error
-from ..generation import GenerationRun
-from ..protocol import Completion, CompletionChoice, CompletionLogprobs, CompletionRequest, Usage, new_id, now
+from ..generation import GenerationRun, usage
+from ..protocol import Completion, CompletionChoice, CompletionLogprobs, CompletionRequest, new_id, now
 from .common import SSE_DONE, sampling_params, sse, sse_error, token_string
 
 router = APIRouter()
@@ -123,10 +123,7 @@ async def _complete(runs, prompts, engine: Engine, body: CompletionRequest, rid:
         CompletionChoice(index=p * body.n + j, text="".join(c.text), logprobs=c.lp, finish_reason=c.finish or "length")
         for p, cs in enumerate(per_prompt) for j, c in enumerate(cs)
     ]
-    n_prompt = sum(r.prompt_tokens for r in runs)
-    n_completion = sum(r.completion_tokens for r in runs)
-    usage = Usage(prompt_tokens=n_prompt, completion_tokens=n_completion, total_tokens=n_prompt + n_completion)
-    return Completion(id=rid, created=created, model=body.model, choices=choices, usage=usage).model_dump(
+    return Completion(id=rid, created=created, model=body.model, choices=choices, usage=usage(runs)).model_dump(
         exclude_none=True)
 
 
@@ -172,10 +169,7 @@ async def _stream(runs, prompts, engine: Engine, body: CompletionRequest, rid: s
             if ev.text or ev.logprobs or ev.finish_reason:
                 yield chunk(index, ev.text, lp, ev.finish_reason)
         if include_usage:
-            n_prompt = sum(r.prompt_tokens for r in runs)
-            n_completion = sum(r.completion_tokens for r in runs)
-            usage = Usage(prompt_tokens=n_prompt, completion_tokens=n_completion, total_tokens=n_prompt + n_completion)
-            yield sse(Completion(id=rid, created=created, model=body.model, choices=[], usage=usage))
+            yield sse(Completion(id=rid, created=created, model=body.model, choices=[], usage=usage(runs)))
         yield SSE_DONE
     except asyncio.CancelledError:
         raise

@@ -88,9 +88,15 @@ def test_queue_full_is_503_with_retry_after(tight_server, tight_client):
     """One slot and a wait queue of one: the third concurrent request is refused, the first two finish."""
     results: dict[int, object] = {}
 
+    # a schema that forces a long answer: sampling cannot end either request early and shrink the window
+    essay = {"type": "json_schema", "json_schema": {"name": "essay", "schema": {
+        "type": "object", "properties": {"essay": {"type": "string", "minLength": 190, "maxLength": 200}},
+        "required": ["essay"]}}}
+
     def call(i):
         try:
-            results[i] = tight_client.chat.completions.create(model=MODEL, messages=LONG, max_tokens=60)
+            results[i] = tight_client.chat.completions.create(model=MODEL, messages=LONG, max_tokens=300,
+                                                              response_format=essay)
         except Exception as exc:  # noqa: BLE001 - recorded for the asserts
             results[i] = exc
 
@@ -105,7 +111,7 @@ def test_queue_full_is_503_with_retry_after(tight_server, tight_client):
                    json={"model": MODEL, "messages": LONG, "max_tokens": 5})
     for t in threads:
         t.join()
-    assert r.status_code == 503 and r.headers["retry-after"]
+    assert r.status_code == 503 and r.headers["retry-after"], (results, r.text)
     assert r.json()["error"]["code"] == "server_busy"
     assert all(not isinstance(v, Exception) and v.usage.completion_tokens > 0 for v in results.values()), results
 
