@@ -26,6 +26,7 @@ The event loop talks to the thread through a condition variable (in) and ``call_
 from __future__ import annotations
 
 import asyncio
+import bisect
 import codecs
 import collections
 import ctypes
@@ -181,7 +182,7 @@ class LlamaBatchedEngine(Engine):
         self._cond = threading.Condition()
         self._waiting: collections.deque[_Request] = collections.deque()
         self._running: list[_Request] = []
-        self._free_slots = list(range(n_parallel))  # least recently used first
+        self._free_slots = list(range(n_parallel))  # sorted
         self._cached: list[list[int]] = [[] for _ in range(n_parallel)]  # the tokens each slot's KV cells hold
         self._stop = False
         self._thread: threading.Thread | None = None
@@ -316,12 +317,11 @@ class LlamaBatchedEngine(Engine):
         # overtaken by smaller requests behind it.
         while self._waiting and len(self._free_slots) >= self._waiting[0].spec.n:
             req = self._waiting.popleft()
-            # the lead sequence takes the free slot whose cells share most of the prompt (else the least
-            # recently used one, so that recent conversations stay cached longest)
+            # the lead sequence takes the free slot whose cells share most of the prompt, else the lowest
+            # one: llama.cpp attends over the range of KV streams from the lowest to the highest slot in a
+            # batch, so running sequences packed into low slots decode faster than spread ones
             prompt = req.spec.prompt
-            lead = max(self._free_slots, key=lambda s: common_prefix(self._cached[s], prompt, len(prompt)))
-            if common_prefix(self._cached[lead], prompt, len(prompt)) == 0:
-                lead = self._free_slots[0]
+            lead = max(self._free_slots, key=lambda s: (common_prefix(self._cached[s], prompt, len(prompt)), -s))
             self._free_slots.remove(lead)
             req.seqs[0].slot = lead
             for seq in req.seqs[1:]:
@@ -349,7 +349,7 @@ class LlamaBatchedEngine(Engine):
         for other in self._running:
             if other is not req and other.placed and not other.cancelled and other.prefilled < limit:
                 n = common_prefix(other.spec.prompt, prompt, limit)
-                if n >= MIN_SHARED_PREFIX and n > best and other.prefilled < n:
+                if n >= best + MIN_SHARED_PREFIX and other.prefilled < n:  # worth one step's wait
                     return False
         if source != lead.slot:  # copy whole (llama.cpp copies between KV streams only whole), then trim
             self._clear_slot(lead.slot)
@@ -366,7 +366,7 @@ class LlamaBatchedEngine(Engine):
             if seq.slot >= 0:
                 if error is not None:
                     self._clear_slot(seq.slot)
-                self._free_slots.append(seq.slot)
+                bisect.insort(self._free_slots, seq.slot)
                 seq.slot = -1
             if seq.sampler is not None:
                 seq.sampler.free()
