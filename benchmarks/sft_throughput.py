@@ -1,6 +1,6 @@
 """SFT throughput on CPU: our defaults vs TRL's defaults, same model, LoRA, data and batch size, one run.
 
-    .venv/bin/python benchmarks/sft_throughput.py [--steps 8] [--examples 64] [--batch 4] [--rounds 1]
+    .venv/bin/python benchmarks/sft_throughput.py [--steps 12] [--examples 32] [--batch 2] [--max-len 1024] [--rounds 1]
 
 All arms train the base model (the bundled SmolLM2-135M, imported once) with the same LoRA adapter on
 the same seeded sample of training/data/sft.jsonl, batch size and maximum length. "ours" is training.sft's
