@@ -32,10 +32,19 @@ from server.registry import bundled_model_path  # noqa: E402
 PROMPT = "A numbered list of 60 useful Linux commands for on-call engineers, one per line:\n1."
 
 
-def run_in_process(llm, tokens: int) -> tuple[float, float, int]:
+TEAMS = ["Payments", "Search", "Billing", "Storage", "Identity", "Messaging", "Analytics", "Checkout", "Mobile",
+         "Platform", "Security", "Network"]
+
+
+def prompt(i: int) -> str:
+    """A different prompt per run from its first word on: our server's prefix cache must not serve it."""
+    return f"{TEAMS[i % len(TEAMS)]} team. {PROMPT}"
+
+
+def run_in_process(llm, tokens: int, text: str) -> tuple[float, float, int]:
     t0 = time.perf_counter()
     first, n = None, 0
-    for _ in llm.create_completion(PROMPT, max_tokens=tokens, temperature=0.0, stream=True):
+    for _ in llm.create_completion(text, max_tokens=tokens, temperature=0.0, stream=True):
         n += 1
         if first is None:
             first = time.perf_counter()
@@ -43,8 +52,8 @@ def run_in_process(llm, tokens: int) -> tuple[float, float, int]:
     return first - t0, (n - 1) / (end - first), n
 
 
-def run_http(url: str, tokens: int) -> tuple[float, float, int]:
-    body = {"model": "aletheia-base", "prompt": PROMPT, "max_tokens": tokens, "temperature": 0, "stream": True}
+def run_http(url: str, tokens: int, text: str) -> tuple[float, float, int]:
+    body = {"model": "aletheia-base", "prompt": text, "max_tokens": tokens, "temperature": 0, "stream": True}
     t0 = time.perf_counter()
     first, n = None, 0
     with httpx.stream("POST", f"{url}/v1/completions", json=body, timeout=300) as r:
@@ -75,12 +84,12 @@ def main() -> int:
                 verbose=False)
     ref, ours = [], []
     with ServerProcess(extra_args=["--threads", str(args.threads)]) as srv:
-        run_in_process(llm, 8), run_http(srv.url, 8)  # warm both up
-        for _ in range(args.repeats):
-            llm.reset()  # no prompt cache reuse: both sides evaluate the prompt every time
-            ref.append(run_in_process(llm, args.tokens))
+        run_in_process(llm, 8, prompt(len(TEAMS) - 1)), run_http(srv.url, 8, prompt(len(TEAMS) - 1))  # warm both up
+        for i in range(args.repeats):
+            llm.reset()  # no prompt cache reuse: both sides evaluate the whole prompt every time
+            ref.append(run_in_process(llm, args.tokens, prompt(i)))
             time.sleep(1.0)  # llama.cpp's worker threads spin for a while after work: let them settle
-            ours.append(run_http(srv.url, args.tokens))
+            ours.append(run_http(srv.url, args.tokens, prompt(i)))
             time.sleep(1.0)
 
     def med(rows, i):
