@@ -71,7 +71,8 @@ class SFTConfig:
     gradient_checkpointing: bool = False  # pointless for a 135M model on CPU: it only costs time
     group_by_length: bool = True  # batches of similar length waste less padding
     # bf16 autocast over fp32 weights; "auto": where the hardware computes bf16 natively (CUDA, or a CPU
-    # with AVX512-BF16 or AMX): 1.7x the tokens/s of fp32 on this project's CPU (benchmarks/sft_throughput.py)
+    # with AVX512-BF16 or AMX): 1.1x-1.7x the tokens/s of fp32 on this project's CPU in two runs of
+    # benchmarks/sft_throughput.py
     bf16: bool | Literal["auto"] = "auto"
     torch_threads: int | None = None  # None: torch's default
 
