@@ -354,7 +354,7 @@ class LlamaBatchedEngine(Engine):
         if source != lead.slot:  # copy whole (llama.cpp copies between KV streams only whole), then trim
             self._clear_slot(lead.slot)
             llama_cpp.llama_memory_seq_cp(self.mem, source, lead.slot, -1, -1)
-            self._cached[lead.slot] = list(self._cached[source])
+            self._cached[lead.slot] = self._cached[source][:best]
         self._clear_slot(lead.slot, keep=best)
         req.prefilled = req.reused = lead.n_past = best
         return True
