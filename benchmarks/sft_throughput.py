@@ -5,11 +5,14 @@
 All arms train the base model (the bundled SmolLM2-135M, imported once) with the same LoRA adapter on
 the same seeded sample of training/data/sft.jsonl, batch size and maximum length. "ours" is training.sft's
 arguments with the config defaults (no gradient checkpointing, length-grouped batches, bf16 autocast where
-the CPU has native bf16: ``sft.bf16: auto``); "ours_fp32" is the same in fp32; "trl" is TRL's SFTConfig
-defaults (gradient checkpointing on, random batches, bf16 autocast) plus use_cpu, which a CPU-only machine
-needs; "trl_fp32" is the same in fp32. The fp32 arms separate the precision from the rest. Throughput is
-non-padding tokens per second of training wall time, the first step (warm-up) excluded. Arms alternate when --rounds > 1 so
-load drift on a shared machine hits both. Prints a table and writes JSON to --out.
+the CPU has native bf16: ``sft.bf16: auto``, and glibc's malloc told to keep freed memory, as
+``training.run`` does: ``trainer_utils.keep_freed_memory``); "ours_fp32" is the same in fp32; "ours_glibc"
+is "ours" with glibc's default malloc settings; "trl" is TRL's SFTConfig defaults (gradient checkpointing on,
+random batches, bf16 autocast) plus use_cpu, which a CPU-only machine needs; "trl_fp32" is the same in
+fp32. The fp32 and glibc arms separate precision and allocator from the rest. Each arm runs in a fresh
+process. Throughput is non-padding tokens per second of training wall time, the first step (warm-up)
+excluded. Arms alternate when --rounds > 1 so load drift on a shared machine hits all. Prints a table and
+writes JSON to --out.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import argparse
 import json
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -60,6 +64,10 @@ def run_arm(arm: str, rows: list[dict], base_dir: Path, steps: int, batch: int, 
 
     ours = SFTConfig(per_device_train_batch_size=batch, gradient_accumulation_steps=1, max_steps=steps,
                      logging_steps=steps, save_steps=10**6, **({"bf16": False} if arm == "ours_fp32" else {}))
+    if arm in ("ours", "ours_fp32"):
+        from training.trainer_utils import keep_freed_memory
+
+        keep_freed_memory()
     with tempfile.TemporaryDirectory() as tmp:
         if arm.startswith("ours"):
             args = sft_arguments(ours, Path(tmp), max_length=max_len, seed=0, has_eval=False, save_strategy="no",
@@ -94,8 +102,12 @@ def run_arm(arm: str, rows: list[dict], base_dir: Path, steps: int, batch: int, 
         }
 
 
+ARMS = ("ours", "trl", "ours_fp32", "trl_fp32", "ours_glibc")
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--arm", choices=ARMS, help=argparse.SUPPRESS)  # internal: run one arm, print its JSON
     p.add_argument("--steps", type=int, default=12)
     p.add_argument("--examples", type=int, default=32)
     p.add_argument("--batch", type=int, default=2)
@@ -110,12 +122,17 @@ def main() -> int:
     from training.base_model import prepare_base
 
     base = prepare_base("bundled", ROOT / "artifacts" / "base", ROOT)
-    rows = sample_rows(Path(a.data), a.examples, 0, AutoTokenizer.from_pretrained(base), a.max_len)
+    if a.arm:
+        rows = sample_rows(Path(a.data), a.examples, 0, AutoTokenizer.from_pretrained(base), a.max_len)
+        print(json.dumps(run_arm(a.arm, rows, base, a.steps, a.batch, a.max_len)))
+        return 0
     results = []
-    arms = ("ours", "trl", "ours_fp32", "trl_fp32")
     for r in range(a.rounds):
-        for arm in (arms if r % 2 == 0 else arms[::-1]):
-            res = run_arm(arm, rows, base, a.steps, a.batch, a.max_len)
+        for arm in (ARMS if r % 2 == 0 else ARMS[::-1]):
+            cmd = [sys.executable, __file__, "--arm", arm, "--steps", str(a.steps), "--examples", str(a.examples),
+                   "--batch", str(a.batch), "--max-len", str(a.max_len), "--data", a.data]
+            proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
+            res = json.loads(proc.stdout.strip().splitlines()[-1])
             res["round"] = r
             results.append(res)
             print(f"round {r} {arm:5s}: {res['tokens_per_second']:8.1f} tokens/s "
@@ -124,14 +141,17 @@ def main() -> int:
     trl = statistics.median(x["tokens_per_second"] for x in results if x["arm"] == "trl")
     trl32 = statistics.median(x["tokens_per_second"] for x in results if x["arm"] == "trl_fp32")
     ours32 = statistics.median(x["tokens_per_second"] for x in results if x["arm"] == "ours_fp32")
+    glibc = statistics.median(x["tokens_per_second"] for x in results if x["arm"] == "ours_glibc")
     summary = {"ours_tokens_per_second": ours, "trl_defaults_tokens_per_second": trl, "speedup": round(ours / trl, 2),
+               "ours_glibc_malloc_tokens_per_second": glibc, "allocator_speedup": round(ours / glibc, 2),
                "ours_fp32_tokens_per_second": ours32, "trl_defaults_fp32_tokens_per_second": trl32,
                "speedup_fp32": round(ours32 / trl32, 2), "settings": vars(a), "runs": results}
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=2))
     print(f"\nSFT tokens/s on CPU: ours {ours:.1f} vs TRL defaults {trl:.1f} (x{ours / trl:.2f}); both in fp32: "
-          f"ours {ours32:.1f} vs TRL {trl32:.1f} (x{ours32 / trl32:.2f})  -> {out}")
+          f"ours {ours32:.1f} vs TRL {trl32:.1f} (x{ours32 / trl32:.2f}); ours with glibc's default malloc "
+          f"{glibc:.1f} (keeping freed memory: x{ours / glibc:.2f})  -> {out}")
     return 0
 
 

@@ -333,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from .trainer_utils import keep_freed_memory
+
+    keep_freed_memory()  # before torch allocates anything
     import transformers
     from accelerate import PartialState
     from accelerate.utils import broadcast_object_list

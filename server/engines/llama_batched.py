@@ -21,6 +21,10 @@ that arrive together and share a prefix wait one step for the first of them to d
 want prompt logprobs (echo) always decode their whole prompt.
 
 The event loop talks to the thread through a condition variable (in) and ``call_soon_threadsafe`` (out).
+A step's outputs go out together, one wake-up of each event loop per step, just before the next step's
+``llama_decode``: the loop then turns them into responses while llama.cpp computes without the GIL. (A loop
+woken per token took the GIL from this thread while it sampled the rest of the batch, and a loop woken after
+sampling held it while this thread wanted it back to build the next batch.)
 """
 
 from __future__ import annotations
@@ -87,11 +91,14 @@ class _Request:
     done: bool = False
     arrival: float = field(default_factory=time.monotonic)
 
-    def emit(self, item) -> None:
-        self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
 
 
 _END = object()
+
+
+def _deliver(items: list[tuple[asyncio.Queue, object]]) -> None:
+    for queue, item in items:
+        queue.put_nowait(item)
 
 # A prefix copied from another slot must be at least this long: copying between llama.cpp's per-sequence
 # KV streams moves a whole stream, which only pays off for a prefix that takes real time to decode.
@@ -189,6 +196,7 @@ class LlamaBatchedEngine(Engine):
         self._embedder = None
         self._embed_lock = threading.Lock()
         self._candidates = CandidateBuffers(model.n_vocab)  # only the engine thread samples
+        self._outbox: list[tuple[_Request, object]] = []  # only the engine thread emits
 
     # -- Engine interface: vocabulary ---------------------------------------------------------------
 
@@ -295,6 +303,7 @@ class LlamaBatchedEngine(Engine):
                 self._reap_cancelled()
                 self._admit()
             if not self._running:
+                self._flush()
                 continue
             try:
                 self._step()
@@ -303,6 +312,26 @@ class LlamaBatchedEngine(Engine):
                 with self._cond:
                     for req in list(self._running):
                         self._finish(req, error=RuntimeError(f"generation failed: {exc}"))
+            finally:
+                if not self._running:  # else the next step sends them, just before it decodes
+                    self._flush()
+
+    def _emit(self, req: _Request, item) -> None:
+        self._outbox.append((req, item))
+
+    def _flush(self) -> None:
+        """Hand the step's outputs to their event loops, one ``call_soon_threadsafe`` per loop."""
+        if not self._outbox:
+            return
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Queue, object]]] = {}
+        for req, item in self._outbox:
+            by_loop.setdefault(req.loop, []).append((req.queue, item))
+        self._outbox = []
+        for loop, items in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_deliver, items)
+            except RuntimeError:  # that loop is closed: nobody is reading those streams any more
+                pass
 
     def _reap_cancelled(self) -> None:
         for req in [r for r in self._running if r.cancelled]:
@@ -376,8 +405,8 @@ class LlamaBatchedEngine(Engine):
         req.done = True
         if not req.cancelled:
             if error is not None:
-                req.emit(error)
-            req.emit(_END)
+                self._emit(req, error)
+            self._emit(req, _END)
 
     def _step(self) -> None:
         batch, n = self.batch, 0
@@ -417,8 +446,12 @@ class LlamaBatchedEngine(Engine):
             lead.n_past = end
             budget -= end - start
         if n == 0:
+            self._flush()
             return
         batch.n_tokens = n
+        # the last step's outputs go out now: the event loop formats them while llama_decode runs without
+        # the GIL, instead of holding the GIL while this thread wants it back to build this batch
+        self._flush()
         t0 = time.perf_counter()
         rc = llama_cpp.llama_decode(self.ctx, batch)
         if rc != 0:
@@ -448,7 +481,7 @@ class LlamaBatchedEngine(Engine):
             n_rows = min(end, total - 1) - start  # the last prompt token predicts a generated token, not a prompt one
             if n_rows > 0:
                 tokens += self._logprobs(first_idx, req.spec.prompt[start + 1: start + 1 + n_rows], k)
-            req.emit(PromptLogprobs(tokens))
+            self._emit(req, PromptLogprobs(tokens))
         if end < total:
             return
         lead = req.seqs[0]
@@ -460,7 +493,7 @@ class LlamaBatchedEngine(Engine):
         if req.max_tokens == 0:
             for seq in req.seqs:
                 seq.finished = True
-                req.emit(TokenOutput(seq.index, -1, "", None, "length"))
+                self._emit(req, TokenOutput(seq.index, -1, "", None, "length"))
             return
         for seq in req.seqs:
             self._sample(req, seq, last_idx)
@@ -483,7 +516,7 @@ class LlamaBatchedEngine(Engine):
                 seq.pending = token
         if finish:
             seq.finished = True
-        req.emit(TokenOutput(seq.index, token, text, lp, finish))
+        self._emit(req, TokenOutput(seq.index, token, text, lp, finish))
 
     def _logprob(self, idx: int, token: int, k: int) -> TokenLogprob:
         return self._logprobs(idx, [token], k)[0]
