@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from .config import STAGES, ConfigError, RunConfig, load_config, parse_stages, project_root, resolve
+from .trainer_utils import keep_freed_memory, release_freed_memory
 
 log = logging.getLogger("training")
 DONE = "done.json"
@@ -148,7 +149,7 @@ class Pipeline:
 
     def say(self, text: str) -> None:
         if self.main:
-            self.console.print(text)
+            self.console.print(text, soft_wrap=True)  # one line per stage, also in a log file
 
     def setup(self) -> None:
         from .base_model import base_gguf, prepare_base
@@ -191,6 +192,7 @@ class Pipeline:
             start = time.time()
             metrics, summary = getattr(self, f"stage_{stage}")(stage_dir)
             seconds = time.time() - start
+            release_freed_memory()  # what this stage kept for reuse (keep_freed_memory) goes back
             if self.main:
                 mark_done(self.run_dir, stage, seconds, metrics)
                 self.tracker.log_metrics({f"{stage}/stage_seconds": seconds})
@@ -333,8 +335,6 @@ def main(argv: list[str] | None = None) -> int:
             return 2
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from .trainer_utils import keep_freed_memory
-
     keep_freed_memory()  # before torch allocates anything
     import transformers
     from accelerate import PartialState

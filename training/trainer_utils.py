@@ -46,6 +46,20 @@ def keep_freed_memory() -> bool:
     return bool(mallopt(m_mmap_max, 0)) and bool(mallopt(m_trim_threshold, 2**31 - 1))
 
 
+def release_freed_memory() -> None:
+    """Give the memory that ``keep_freed_memory`` keeps back to the kernel (glibc's ``malloc_trim``), e.g.
+    between stages, so that DPO's buffers do not pile up beside the free ones SFT left. A no-op off glibc."""
+    import gc
+
+    gc.collect()
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def load_model(path: Path, *, adapters: list[Path] = ()):
     """An HF causal LM from ``path`` in fp32 (bf16 training autocasts over fp32 weights) with each LoRA
     adapter in ``adapters`` merged in, in order."""
