@@ -92,13 +92,13 @@ class _Request:
     arrival: float = field(default_factory=time.monotonic)
 
 
-
 _END = object()
 
 
 def _deliver(items: list[tuple[asyncio.Queue, object]]) -> None:
     for queue, item in items:
         queue.put_nowait(item)
+
 
 # A prefix copied from another slot must be at least this long: copying between llama.cpp's per-sequence
 # KV streams moves a whole stream, which only pays off for a prefix that takes real time to decode.
@@ -346,15 +346,13 @@ class LlamaBatchedEngine(Engine):
         # overtaken by smaller requests behind it.
         while self._waiting and len(self._free_slots) >= self._waiting[0].spec.n:
             req = self._waiting.popleft()
-            # the lead sequence takes the free slot whose cells share most of the prompt, else the lowest
-            # one: llama.cpp attends over the range of KV streams from the lowest to the highest slot in a
-            # batch, so running sequences packed into low slots decode faster than spread ones
-            prompt = req.spec.prompt
-            lead = max(self._free_slots, key=lambda s: (common_prefix(self._cached[s], prompt, len(prompt)), -s))
-            self._free_slots.remove(lead)
-            req.seqs[0].slot = lead
-            for seq in req.seqs[1:]:
+            # the lowest free slots, always: llama.cpp attends over the range of KV streams from the lowest
+            # to the highest slot in a batch, so sequences packed into low slots decode faster than spread
+            # ones (8 streams in 16 slots: 40 ms a step spread, 30 packed). A prefix cached in another slot
+            # is copied over by _place, once, instead of costing every step.
+            for seq in req.seqs:
                 seq.slot = self._free_slots.pop(0)
+            for seq in req.seqs[1:]:
                 self._clear_slot(seq.slot)
             self._running.append(req)
 
