@@ -2,6 +2,7 @@
 GGUF, same machine, same run, at 1, 2, 4, 8 and 16 concurrent streaming clients with 128-token answers.
 
     .venv/bin/python benchmarks/continuous_batching.py [--levels 1,2,4,8,16] [--max-tokens 128] [--out DIR]
+        [--gguf PATH]   # default: the bundled SmolLM2-135M Q4_1; both servers always load the same file
 
 The load generator is evaluation.perf's (closed loop, streaming chat, temperature 0). The reference runs
 with ``--interrupt_requests False`` (so a new request queues instead of cutting the running one off) and
@@ -13,23 +14,49 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import os
+import platform
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from aletheia.models import bundled_gguf  # noqa: E402
 from evaluation.perf import llama_cpp_server, markdown_table, plot_levels, profile_server  # noqa: E402
 from server.process import ServerProcess  # noqa: E402
 
 
-async def profile_both(levels: list[int], max_tokens: int, threads: int) -> list:
+def machine_line(gguf: Path) -> str:
+    """What the figures depend on: the file's weight type and the CPU's vector extensions (llama.cpp's fast
+    batched kernels differ by both: e.g. Q4_1 has no AVX2 GEMM, so on AVX2-only CPUs batching gains little)."""
+    from gguf import GGUFReader
+
+    types = collections.Counter(t.tensor_type.name for t in GGUFReader(str(gguf)).tensors)
+    cpu = platform.processor() or platform.machine()
+    flags: set[str] = set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    except OSError:
+        pass
+    simd = sorted(f for f in flags if f in {"avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8"})
+    return (f"GGUF {gguf.name} (tensor types: {dict(types.most_common(3))}); CPU {cpu}, {os.cpu_count()} threads, "
+            f"{' '.join(simd) or 'no AVX2'}")
+
+
+async def profile_both(levels: list[int], max_tokens: int, threads: int, gguf: Path) -> list:
     results = []
-    with ServerProcess(extra_args=["--threads", str(threads), "--parallel", str(max(levels)), "--ctx-size", "2048"]) as ours:
+    args = ["--threads", str(threads), "--parallel", str(max(levels)), "--ctx-size", "2048"]
+    with ServerProcess(models=[f"aletheia-base={gguf}"], extra_args=args) as ours:
         results += await profile_server("aletheia", ours.base_url, "aletheia-base", levels, max_tokens=max_tokens,
                                         requests_per_level=max(levels))
-    with llama_cpp_server(threads=threads) as ref:
+    with llama_cpp_server(threads=threads, model_path=gguf) as ref:
         results += await profile_server("llama_cpp.server", ref.base_url, "aletheia-base", levels,
                                         max_tokens=max_tokens, requests_per_level=max(levels))
     return results
@@ -41,14 +68,16 @@ def main() -> int:
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--out", type=Path, default=Path("reports/continuous_batching"))
+    ap.add_argument("--gguf", type=Path, default=None, help="the GGUF both servers load (default: the bundled one)")
     args = ap.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
+    gguf = (args.gguf or bundled_gguf()).resolve()
 
-    results = asyncio.run(profile_both(levels, args.max_tokens, args.threads))
+    results = asyncio.run(profile_both(levels, args.max_tokens, args.threads, gguf))
     args.out.mkdir(parents=True, exist_ok=True)
     plot_levels(results, args.out)
     by = {(r.server, r.concurrency): r for r in results}
-    lines = [markdown_table(results), "", "| clients | tok/s ratio (ours / reference) | TTFT p95 ours | TTFT p95 ref |",
+    lines = [machine_line(gguf), "", markdown_table(results), "", "| clients | tok/s ratio (ours / reference) | TTFT p95 ours | TTFT p95 ref |",
              "|---|---|---|---|"]
     for c in levels:
         ours, ref = by[("aletheia", c)], by[("llama_cpp.server", c)]

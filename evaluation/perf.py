@@ -260,8 +260,10 @@ def levels_as_dicts(levels: list[LevelResult]) -> list[dict]:
 # ---------------------------------------------------------------------------------------------- CLI
 
 
-def llama_cpp_server(model_alias: str = "aletheia-base", n_ctx: int = 2048, threads: int | None = None):
-    """``python -m llama_cpp.server`` on the bundled GGUF on a free loopback port (context manager).
+def llama_cpp_server(model_alias: str = "aletheia-base", n_ctx: int = 2048, threads: int | None = None,
+                     model_path: str | Path | None = None):
+    """``python -m llama_cpp.server`` on ``model_path`` (default: the bundled GGUF) on a free loopback port
+    (context manager).
 
     Its defaults would skew a comparison: a new request interrupts the running stream
     (``interrupt_requests``), and it decodes on half the cores. Here requests queue, and it uses
@@ -272,7 +274,7 @@ def llama_cpp_server(model_alias: str = "aletheia-base", n_ctx: int = 2048, thre
 
     threads = threads or os.cpu_count() or 1
     port = free_port()
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf())]
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path or bundled_gguf())]
     cmd += ["--model_alias", model_alias, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx)]
     cmd += ["--interrupt_requests", "False", "--n_threads", str(threads), "--n_threads_batch", str(threads)]
     return ExternalServer(cmd, port)
