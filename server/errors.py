@@ -14,20 +14,16 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .engines.base import PromptTooLong, QueueFull, TooManySequences
+from .protocol import FieldError
 
 log = logging.getLogger("server")
 
-_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    404: "not_found_error",
-    405: "invalid_request_error",
-    413: "invalid_request_error",
-    422: "invalid_request_error",
-    429: "rate_limit_error",
-    500: "server_error",
-    503: "server_error",
-}
+# OpenAI's own types: every 4xx is an invalid_request_error (401 and 404 included), 429 a rate limit.
+_TYPES = {429: "rate_limit_error"}
+
+
+def error_type(status: int) -> str:
+    return "server_error" if status >= 500 else _TYPES.get(status, "invalid_request_error")
 
 
 class APIError(Exception):
@@ -42,8 +38,7 @@ class APIError(Exception):
 
 def error_response(status: int, message: str, *, param: str | None = None, code: str | None = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"error": {"message": message, "type": _TYPES.get(status, "invalid_request_error"), "param": param,
-                      "code": code}}
+    body = {"error": {"message": message, "type": error_type(status), "param": param, "code": code}}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -61,16 +56,29 @@ def _param_path(loc: tuple) -> str:
     return out
 
 
+def _join(path: str, param: str | None) -> str:
+    if not param:
+        return path
+    return f"{path}{param}" if param.startswith("[") else f"{path}.{param}" if path else param
+
+
 def from_validation_error(exc: ValidationError) -> APIError:
     errors = exc.errors(include_url=False)
-    first = errors[0]
-    if first["type"] == "json_invalid":
-        return APIError(400, "We could not parse the JSON body of your request: " + first["msg"], code="invalid_json")
+    if errors[0]["type"] == "json_invalid":
+        return APIError(400, "We could not parse the JSON body of your request: " + errors[0]["msg"],
+                        code="invalid_json")
+    # A union field reports one error per member ("not a string", then the real problem inside the list):
+    # the one that got deepest into the value is the one that says what is wrong.
+    first = max(errors, key=lambda e: len(e["loc"]))
     path = _param_path(first["loc"])
+    cause = (first.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldError):
+        path = _join(path, cause.param)
     message = first["msg"].removeprefix("Value error, ")
-    where = path or "body"
-    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
-    return APIError(400, f"Invalid value for '{where}': {message}{more}", param=path or None, code="invalid_value")
+    top = {_param_path(e["loc"][:1]) for e in errors} - {_param_path(first["loc"][:1])}
+    more = f" (and problems in {', '.join(sorted(repr(t) for t in top if t))})" if any(top) else ""
+    return APIError(400, f"Invalid value for '{path or 'body'}': {message}{more}", param=path or None,
+                    code="invalid_value")
 
 
 
@@ -98,14 +106,25 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _request_validation(_: Request, exc: RequestValidationError):
-        return error_response(400, f"Invalid request: {exc.errors()[0].get('msg', 'invalid')}")
+        first = exc.errors()[0]
+        param = _param_path(tuple(first.get("loc", ()))[1:]) or None  # drop FastAPI's "body"/"query"/"path"
+        return error_response(400, f"Invalid request: {first.get('msg', 'invalid')}", param=param,
+                              code="invalid_value")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException):
-        message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+    async def _http(request: Request, exc: StarletteHTTPException):
+        """FastAPI's own 404 and 405 (and any other HTTP exception) in OpenAI's shape, never its ``detail``."""
+        headers = getattr(exc, "headers", None)
+        where = f"{request.method} {request.url.path}"
         if exc.status_code == 404:
-            message = "Not found: this server implements the OpenAI API under /v1."
-        return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
+            message = f"Invalid URL ({where}): this server implements the OpenAI API under /v1."
+            return error_response(404, message, code="unknown_url", headers=headers)
+        if exc.status_code == 405:
+            allowed = (headers or {}).get("Allow") or (headers or {}).get("allow")
+            message = f"Method not allowed ({where})" + (f"; this route takes {allowed}." if allowed else ".")
+            return error_response(405, message, code="method_not_allowed", headers=headers)
+        message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        return error_response(exc.status_code, message, headers=headers)
 
     @app.exception_handler(Exception)
     async def _internal(_: Request, exc: Exception):

@@ -65,7 +65,7 @@ def validate_tool_request(body: ChatCompletionRequest) -> tuple[list[Tool], str]
     if len(set(names)) != len(names):
         raise ToolRequestError("function names in 'tools' must be unique", "tools")
     choice = body.tool_choice
-    if choice is None:
+    if choice is None or (choice == "auto" and not tools):  # "auto" over no tools can only answer in text
         mode = "auto" if tools else "none"
     elif isinstance(choice, str):
         mode = choice
@@ -274,6 +274,17 @@ def _loads(arguments: str):
 # --------------------------------------------------------------------------------------------------
 # Streaming
 # --------------------------------------------------------------------------------------------------
+
+
+def partial_calls(fmt: ToolFormat, text: str) -> list[ParsedCall]:
+    """The calls of a text that stopped early (max_tokens): each named call with its arguments so far."""
+    calls: list[ParsedCall] = []
+    for kind, _, value in ToolCallScanner(fmt.call_depth).feed(text):
+        if kind == "name":
+            calls.append(ParsedCall(value, ""))
+        elif calls:
+            calls[-1].arguments += value
+    return calls
 
 
 class ToolCallScanner:

@@ -1,30 +1,70 @@
-"""OpenAI protocol models: the request bodies we accept and the response bodies we send.
-
-Requests are validated strictly (a string where a number belongs is a 400, not a silent coercion); unknown
-fields are accepted and ignored, as OpenAI-compatible servers do, so newer clients keep working.
-Responses are plain pydantic models serialised with ``exclude_none`` where OpenAI omits absent fields.
+"""The request bodies we accept, validated strictly: a string where a number belongs is a 400, not a silent
+coercion. Unknown fields are accepted and ignored, as OpenAI-compatible servers do, so newer clients keep
+working; known fields we cannot honour are a 400 naming the field (``FieldError``); ``null`` means a field's
+default. The deprecated functions API is read as tools.
 """
 
 from __future__ import annotations
 
-import time
-import uuid
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-# --------------------------------------------------------------------------------------------------
-# Requests
-# --------------------------------------------------------------------------------------------------
+
+class FieldError(ValueError):
+    """A request problem found by a model validator, naming the field (relative to that model) for ``param``."""
+
+    def __init__(self, param: str | None, message: str) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _null_means_default(cls, data: Any) -> Any:
+        """An explicit ``null`` for a field that has a default means that default, as OpenAI reads it
+        (clients serialise unset options as ``"n": null``, ``"stream": null``, ``"presence_penalty": null``)."""
+        if isinstance(data, dict):
+            defaulted = _defaulted_on_null(cls)
+            if any(data.get(key, 0) is None for key in defaulted):
+                data = {k: v for k, v in data.items() if not (v is None and k in defaulted)}
+        return data
 
-class TextPart(_Request):
-    type: Literal["text"]
-    text: str
+
+@cache
+def _defaulted_on_null(cls: type[BaseModel]) -> frozenset[str]:
+    return frozenset(f.alias or name for name, f in cls.model_fields.items()
+                     if not f.is_required() and f.default is not None)
+
+
+# Content the model cannot read: a clear 400 rather than a prompt silently missing its picture or sound.
+_UNREADABLE_PARTS = {"image_url": "images", "input_image": "images", "input_audio": "audio", "file": "files"}
+
+
+class ContentPart(_Request):
+    """One part of a message's content: ``text`` (any role) or ``refusal`` (an assistant's earlier turn)."""
+
+    type: str
+    text: str | None = None
+    refusal: str | None = None
+
+    @model_validator(mode="after")
+    def _readable(self) -> ContentPart:
+        if self.type in _UNREADABLE_PARTS:
+            raise FieldError("type", f"content parts of type '{self.type}' are not supported: this model reads "
+                                     f"text only, not {_UNREADABLE_PARTS[self.type]}")
+        if self.type not in ("text", "refusal"):
+            raise FieldError("type", f"unknown content part type '{self.type}'; this model reads 'text' parts")
+        if getattr(self, self.type) is None:
+            raise FieldError(self.type, f"a '{self.type}' content part needs '{self.type}'")
+        return self
+
+    def value(self) -> str:
+        return self.text if self.type == "text" else self.refusal
 
 
 class FunctionCall(_Request):
@@ -39,25 +79,29 @@ class ToolCall(_Request):
 
 
 class ChatMessage(_Request):
-    role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[TextPart] | None = None
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[ContentPart] | None = None
     name: str | None = None
     tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None
+    function_call: FunctionCall | None = None  # legacy: an assistant's call in the `functions` API
 
     def text(self) -> str:
         if self.content is None:
             return ""
         if isinstance(self.content, str):
             return self.content
-        return "".join(part.text for part in self.content)
+        return "".join(part.value() for part in self.content)
 
     @model_validator(mode="after")
     def _check_content(self) -> ChatMessage:
-        if self.content is None and not self.tool_calls:
-            raise ValueError(f"a {self.role} message needs 'content'")
+        # an assistant turn may be empty (content null, no calls): clients replay such turns, vLLM takes them
+        if self.content is None and self.role != "assistant":
+            raise FieldError("content", f"a {self.role} message needs 'content'")
         if self.role == "tool" and not self.tool_call_id:
-            raise ValueError("a tool message needs 'tool_call_id'")
+            raise FieldError("tool_call_id", "a tool message needs 'tool_call_id'")
+        if self.role == "function" and not self.name:
+            raise FieldError("name", "a function message needs the 'name' of the function it answers")
         return self
 
 
@@ -81,8 +125,9 @@ class _SamplingFields(_Request):
     presence_penalty: Penalty = 0.0
     frequency_penalty: Penalty = 0.0
     stream: bool = False
-    stream_options: StreamOptions | None = None
+    stream_options: StreamOptions | None = None  # read only when streaming, ignored otherwise
     user: str | None = None
+    logit_bias: dict[str, float] | None = None
 
     def stop_list(self) -> list[str]:
         if self.stop is None:
@@ -90,10 +135,14 @@ class _SamplingFields(_Request):
         stops = [self.stop] if isinstance(self.stop, str) else self.stop
         return [s for s in stops if s]
 
+    def include_usage(self) -> bool:
+        return bool(self.stream and self.stream_options and self.stream_options.include_usage)
+
     @model_validator(mode="after")
-    def _stream_options_need_stream(self):
-        if self.stream_options is not None and not self.stream:
-            raise ValueError("'stream_options' is only allowed when 'stream' is true")
+    def _no_logit_bias(self):
+        if self.logit_bias:  # changing token odds silently unapplied would be a wrong answer, not a missing extra
+            raise FieldError("logit_bias", "'logit_bias' is not supported by this server; send it empty or leave "
+                                           "it out")
         return self
 
 
@@ -132,7 +181,7 @@ class ResponseFormat(_Request):
     @model_validator(mode="after")
     def _schema_present(self):
         if self.type == "json_schema" and self.json_schema is None:
-            raise ValueError("'json_schema' is required when type is 'json_schema'")
+            raise FieldError("json_schema", "'json_schema' is required when type is 'json_schema'")
         return self
 
 
@@ -145,11 +194,48 @@ class ChatCompletionRequest(_SamplingFields):
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool = True
     response_format: ResponseFormat | None = None
+    functions: list[FunctionDefinition] | None = None  # deprecated functions API, read as `tools`
+    function_call: Literal["none", "auto"] | NamedFunction | None = None  # ... and as `tool_choice`
+    modalities: list[str] | None = None
+    audio: dict[str, Any] | None = None
 
     @model_validator(mode="after")
-    def _top_logprobs_need_logprobs(self):
+    def _check(self):
         if self.top_logprobs is not None and not self.logprobs:
-            raise ValueError("'top_logprobs' requires 'logprobs' to be true")
+            raise FieldError("top_logprobs", "'top_logprobs' requires 'logprobs' to be true")
+        if self.audio is not None or set(self.modalities or ()) - {"text"}:
+            raise FieldError("audio" if self.audio is not None else "modalities",
+                             "this model answers in text only: audio output is not supported")
+        return self._read_functions_as_tools()
+
+    @property
+    def uses_functions(self) -> bool:
+        """The request speaks the deprecated functions API: answer with ``function_call``, not ``tool_calls``."""
+        return self.functions is not None
+
+    def _read_functions_as_tools(self) -> ChatCompletionRequest:
+        if self.functions is not None:
+            if self.tools is not None:
+                raise FieldError("functions", "send 'tools' or the deprecated 'functions', not both")
+            self.tools = [Tool(type="function", function=f) for f in self.functions]
+            self.parallel_tool_calls = False  # the functions API makes at most one call
+        if self.function_call is not None:
+            if self.tool_choice is not None:
+                raise FieldError("function_call", "send 'tool_choice' or the deprecated 'function_call', not both")
+            self.tool_choice = self.function_call if isinstance(self.function_call, str) else \
+                NamedToolChoice(type="function", function=self.function_call)
+        messages, last_call = [], None
+        for i, m in enumerate(self.messages):
+            if m.role == "assistant" and m.function_call and not m.tool_calls:
+                last_call = f"call_function_{i}"
+                m = m.model_copy(update={"tool_calls": [ToolCall(id=last_call, function=m.function_call)]})
+            elif m.role == "function":
+                if last_call is None:
+                    raise FieldError(f"messages[{i}]", "a function message must follow an assistant message with "
+                                                       "a 'function_call'")
+                m = m.model_copy(update={"role": "tool", "tool_call_id": last_call})
+            messages.append(m)
+        self.messages = messages
         return self
 
     def token_limit(self) -> int | None:
@@ -161,6 +247,7 @@ class CompletionRequest(_SamplingFields):
     echo: bool = False
     logprobs: Annotated[int, Field(ge=0, le=20)] | None = None
     suffix: str | None = None
+    best_of: Annotated[int, Field(ge=1)] | None = None
     max_tokens: Annotated[int, Field(ge=0)] | None = 16  # OpenAI's default for legacy completions
 
     @field_validator("prompt")
@@ -171,9 +258,11 @@ class CompletionRequest(_SamplingFields):
         return v
 
     @model_validator(mode="after")
-    def _no_suffix(self):
+    def _supported(self):
         if self.suffix:
-            raise ValueError("'suffix' (fill-in-the-middle) is not supported by this model")
+            raise FieldError("suffix", "'suffix' (fill-in-the-middle) is not supported by this model")
+        if self.best_of is not None and self.best_of != self.n:
+            raise FieldError("best_of", "'best_of' other than 'n' is not supported: ask for n choices and rank them")
         return self
 
 
@@ -190,140 +279,3 @@ class EmbeddingRequest(_Request):
         if isinstance(v, list) and not v:
             raise ValueError("'input' must not be an empty list")
         return v
-
-
-# --------------------------------------------------------------------------------------------------
-# Responses
-# --------------------------------------------------------------------------------------------------
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:24]}"
-
-
-def now() -> int:
-    return int(time.time())
-
-
-class PromptTokensDetails(BaseModel):
-    cached_tokens: int = 0  # prompt tokens whose KV cache was reused instead of decoded
-
-
-class Usage(BaseModel):
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-    prompt_tokens_details: PromptTokensDetails | None = None
-
-
-class TopLogprob(BaseModel):
-    token: str
-    logprob: float
-    bytes: list[int] | None = None
-
-
-class TokenLogprob(TopLogprob):
-    top_logprobs: list[TopLogprob] = []
-
-
-class ChoiceLogprobs(BaseModel):
-    content: list[TokenLogprob] | None = None
-
-
-class ResponseMessage(BaseModel):
-    role: Literal["assistant"] = "assistant"
-    content: str | None = None
-    tool_calls: list[dict[str, Any]] | None = None
-
-
-class ChatChoice(BaseModel):
-    index: int
-    message: ResponseMessage
-    logprobs: ChoiceLogprobs | None = None
-    finish_reason: str | None
-
-
-class ChatCompletion(BaseModel):
-    id: str
-    object: Literal["chat.completion"] = "chat.completion"
-    created: int
-    model: str
-    choices: list[ChatChoice]
-    usage: Usage
-    system_fingerprint: str | None = None
-
-
-class ChatDelta(BaseModel):
-    role: Literal["assistant"] | None = None
-    content: str | None = None
-    tool_calls: list[dict[str, Any]] | None = None
-
-
-class ChatChunkChoice(BaseModel):
-    index: int
-    delta: ChatDelta
-    logprobs: ChoiceLogprobs | None = None
-    finish_reason: str | None = None
-
-
-class ChatCompletionChunk(BaseModel):
-    id: str
-    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
-    created: int
-    model: str
-    choices: list[ChatChunkChoice]
-    usage: Usage | None = None
-    system_fingerprint: str | None = None
-
-
-class CompletionLogprobs(BaseModel):
-    tokens: list[str] = []
-    token_logprobs: list[float | None] = []
-    top_logprobs: list[dict[str, float] | None] = []
-    text_offset: list[int] = []
-
-
-class CompletionChoice(BaseModel):
-    index: int
-    text: str
-    logprobs: CompletionLogprobs | None = None
-    finish_reason: str | None
-
-
-class Completion(BaseModel):
-    id: str
-    object: Literal["text_completion"] = "text_completion"
-    created: int
-    model: str
-    choices: list[CompletionChoice]
-    usage: Usage | None = None
-    system_fingerprint: str | None = None
-
-
-class Embedding(BaseModel):
-    object: Literal["embedding"] = "embedding"
-    index: int
-    embedding: list[float] | str
-
-
-class EmbeddingList(BaseModel):
-    object: Literal["list"] = "list"
-    data: list[Embedding]
-    model: str
-    usage: dict[str, int]
-
-
-class ModelCard(BaseModel):
-    id: str
-    object: Literal["model"] = "model"
-    created: int
-    owned_by: str = "aletheia"
-    # Extra, non-OpenAI fields that help a user see what they talk to.
-    path: str | None = None
-    context_length: int | None = None
-    aliases: list[str] = []
-
-
-class ModelList(BaseModel):
-    object: Literal["list"] = "list"
-    data: list[ModelCard]

@@ -28,7 +28,7 @@ from ..protocol import (
     new_id,
     now,
 )
-from .common import SSE_DONE, chat_logprobs, sampling_params, sse, sse_error
+from .common import SSE_DONE, chat_logprobs, sampling_params, sse, sse_error, system_fingerprint
 
 router = APIRouter()
 
@@ -65,6 +65,16 @@ class ToolPlan:
     mode: str  # none | auto | required
     fmt: tool_parsers.ToolFormat
     grammar: str | None
+    functions: bool = False  # answer in the deprecated functions API's shape (`function_call`)
+
+    def message(self, calls: list[dict]) -> ResponseMessage:
+        """The message of a choice that is calls (none yet, when max_tokens cut the first one short)."""
+        if self.functions:
+            return ResponseMessage(content=None, function_call=calls[0]["function"] if calls else None)
+        return ResponseMessage(content=None, tool_calls=calls or None)
+
+    def calls_reason(self) -> str:
+        return "function_call" if self.functions else "tool_calls"
 
 
 def plan_tools(body: ChatCompletionRequest, engine: Engine) -> tuple[ToolPlan, list[dict], list[dict] | None]:
@@ -86,7 +96,7 @@ def plan_tools(body: ChatCompletionRequest, engine: Engine) -> tuple[ToolPlan, l
             grammar = schema_grammar(js.schema_, "response_format.json_schema.schema")
     except (tool_parsers.ToolRequestError, SchemaError) as exc:
         raise APIError(400, str(exc), param=exc.param, code="invalid_value") from None
-    return ToolPlan(mode, fmt, grammar), messages, template_tools
+    return ToolPlan(mode, fmt, grammar, body.uses_functions), messages, template_tools
 
 
 @router.post("/v1/chat/completions")
@@ -104,20 +114,28 @@ async def chat_completions(request: Request, state: ServerState = Depends(get_st
         raise from_engine_error(exc) from None
     run = GenerationRun(stream, n=body.n, stops=body.stop_list(), prompt_tokens=len(prompt), model=spec.id,
                         metrics=state.metrics, started=started)
-    rid, created = new_id("chatcmpl"), now()
+    head = _Head(new_id("chatcmpl"), now(), body.model, system_fingerprint(spec, engine))
     if body.stream:
-        include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return StreamingResponse(_stream(run, engine, body, plan, rid, created, include_usage),
-                                 media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
-    return await cancel_on_disconnect(request, _complete(run, engine, body, plan, rid, created))
+        return StreamingResponse(_stream(run, engine, body, plan, head), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache"})
+    return await cancel_on_disconnect(request, _complete(run, engine, body, plan, head))
+
+
+@dataclass
+class _Head:
+    """The fields every response and chunk of one request repeats."""
+
+    id: str
+    created: int
+    model: str
+    system_fingerprint: str
 
 
 def _is_call(plan: ToolPlan, text: str) -> bool:
     return plan.mode != "none" and text.lstrip()[:1] == plan.fmt.call_start
 
 
-async def _complete(run: GenerationRun, engine: Engine, body: ChatCompletionRequest, plan: ToolPlan, rid: str,
-                    created: int):
+async def _complete(run: GenerationRun, engine: Engine, body: ChatCompletionRequest, plan: ToolPlan, head: _Head):
     texts = [[] for _ in range(body.n)]
     logprobs = [[] for _ in range(body.n)]
     finish = [None] * body.n
@@ -133,13 +151,15 @@ async def _complete(run: GenerationRun, engine: Engine, body: ChatCompletionRequ
     for i in range(body.n):
         text, reason = "".join(texts[i]), finish[i] or "stop"
         message = ResponseMessage(content=text)
-        if _is_call(plan, text) and reason == "stop":
-            calls = plan.fmt.parse(text)
-            message, reason = ResponseMessage(content=None, tool_calls=[c.openai() for c in calls]), "tool_calls"
+        if _is_call(plan, text):
+            # a call cut off by max_tokens is returned as the calls so far, as the stream gave them
+            calls = plan.fmt.parse(text) if reason == "stop" else tool_parsers.partial_calls(plan.fmt, text)
+            message = plan.message([c.openai() for c in calls])
+            reason = plan.calls_reason() if reason == "stop" else reason
         choices.append(ChatChoice(index=i, message=message, finish_reason=reason, logprobs=ChoiceLogprobs(
             content=chat_logprobs(engine, logprobs[i])) if body.logprobs else None))
-    return ChatCompletion(id=rid, created=created, model=body.model, choices=choices, usage=usage([run])).model_dump(
-        exclude_none=True)
+    return ChatCompletion(id=head.id, created=head.created, model=head.model, choices=choices, usage=usage([run]),
+                          system_fingerprint=head.system_fingerprint).model_dump()
 
 
 class _StreamedChoice:
@@ -151,6 +171,18 @@ class _StreamedChoice:
         self.pending = ""
         self.scanner = tool_parsers.ToolCallScanner(plan.fmt.call_depth)
         self.ids: dict[int, str] = {}
+        # The role goes first: with content, in its own chunk with content "" (as OpenAI sends it); with
+        # calls, on the first call delta, so that clients see content null as in a non-streamed answer.
+        self.role_sent = False
+
+    def opening(self) -> list[ChatDelta]:
+        """Deltas to send before any token: the role, unless the choice may turn out to be a call."""
+        return self._content("") if self.kind == "content" else []
+
+    def _content(self, text: str) -> list[ChatDelta]:
+        deltas = [] if self.role_sent else [ChatDelta(role="assistant", content="")]
+        self.role_sent = True
+        return deltas + ([ChatDelta(content=text)] if text else [])
 
     def push(self, text: str) -> list[ChatDelta]:
         if self.kind == "undecided":
@@ -160,30 +192,49 @@ class _StreamedChoice:
             self.kind = "tools" if _is_call(self.plan, self.pending) else "content"
             text, self.pending = self.pending, ""
         if self.kind == "content":
-            return [ChatDelta(content=text)] if text else []
+            return self._content(text)
         deltas = []
         for kind, index, value in self.scanner.feed(text):
             if kind == "name":
                 self.ids[index] = tool_parsers.new_call_id()
-                deltas.append(ChatDelta(tool_calls=[{"index": index, "id": self.ids[index], "type": "function",
-                                                     "function": {"name": value, "arguments": ""}}]))
+                deltas.append(self._call_delta({"index": index, "id": self.ids[index], "type": "function",
+                                                "function": {"name": value, "arguments": ""}}))
             else:
-                deltas.append(ChatDelta(tool_calls=[{"index": index, "function": {"arguments": value}}]))
+                deltas.append(self._call_delta({"index": index, "function": {"arguments": value}}))
         return deltas
 
+    def _call_delta(self, call: dict) -> ChatDelta:
+        role = None if self.role_sent else "assistant"
+        self.role_sent = True
+        if self.plan.functions:  # the functions API streams one call as `function_call` fragments
+            function = {k: v for k, v in call["function"].items() if k == "arguments" or call.get("id")}
+            return ChatDelta(role=role, function_call=function)
+        return ChatDelta(role=role, tool_calls=[call])
+
+    def closing(self) -> list[ChatDelta]:
+        """Deltas owed before the finish chunk: text held while undecided, or at least the role."""
+        if self.kind == "undecided" and self.pending:
+            text, self.pending = self.pending, ""
+            return self._content(text)
+        return [] if self.role_sent else self._content("")
+
     def finish_reason(self, reason: str) -> str:
-        return "tool_calls" if self.kind == "tools" and reason == "stop" else reason
+        return self.plan.calls_reason() if self.kind == "tools" and reason == "stop" else reason
 
 
-async def _stream(run: GenerationRun, engine: Engine, body: ChatCompletionRequest, plan: ToolPlan, rid: str,
-                  created: int, include_usage: bool):
-    def chunk(choices: list[ChatChunkChoice]) -> str:
-        return sse(ChatCompletionChunk(id=rid, created=created, model=body.model, choices=choices))
+async def _stream(run: GenerationRun, engine: Engine, body: ChatCompletionRequest, plan: ToolPlan, head: _Head):
+    include_usage = body.include_usage()
+
+    def chunk(choices: list[ChatChunkChoice], **fields) -> str:
+        return sse(ChatCompletionChunk(id=head.id, created=head.created, model=head.model, choices=choices,
+                                       system_fingerprint=head.system_fingerprint, **fields),
+                   include_usage=include_usage)
 
     states = [_StreamedChoice(plan) for _ in range(body.n)]
     try:
-        for i in range(body.n):
-            yield chunk([ChatChunkChoice(index=i, delta=ChatDelta(role="assistant", content=""))])
+        for i, state in enumerate(states):
+            for delta in state.opening():
+                yield chunk([ChatChunkChoice(index=i, delta=delta)])
         async for ev in run.events():
             if not isinstance(ev, Delta):
                 continue
@@ -195,12 +246,12 @@ async def _stream(run: GenerationRun, engine: Engine, body: ChatCompletionReques
             for j, delta in enumerate(deltas):
                 yield chunk([ChatChunkChoice(index=ev.index, delta=delta, logprobs=lp if j == 0 else None)])
             if ev.finish_reason:
-                if state.kind == "undecided" and state.pending:
-                    yield chunk([ChatChunkChoice(index=ev.index, delta=ChatDelta(content=state.pending))])
+                for delta in state.closing():
+                    yield chunk([ChatChunkChoice(index=ev.index, delta=delta)])
                 yield chunk([ChatChunkChoice(index=ev.index, delta=ChatDelta(),
                                              finish_reason=state.finish_reason(ev.finish_reason))])
         if include_usage:
-            yield sse(ChatCompletionChunk(id=rid, created=created, model=body.model, choices=[], usage=usage([run])))
+            yield chunk([], usage=usage([run]))
         yield SSE_DONE
     except asyncio.CancelledError:
         raise

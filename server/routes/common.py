@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from pydantic import BaseModel
 
 from ..engines.base import Engine, SamplingParams, TokenLogprob
-from ..errors import APIError, from_engine_error
+from ..errors import APIError, error_type, from_engine_error
 from ..protocol import TokenLogprob as ChatTokenLogprob
 from ..protocol import TopLogprob
+from ..registry import ModelSpec
 
 
 def sampling_params(body, *, max_tokens: int | None, logprobs: int | None, grammar: str | None = None) -> SamplingParams:
@@ -25,12 +27,20 @@ def sampling_params(body, *, max_tokens: int | None, logprobs: int | None, gramm
     )
 
 
-def sse(payload: BaseModel | dict) -> str:
+def sse(payload: BaseModel | dict, *, include_usage: bool = False) -> str:
+    """One server-sent event; with ``include_usage`` a chunk writes ``"usage": null`` as OpenAI does."""
     if isinstance(payload, BaseModel):
-        data = payload.model_dump_json(exclude_none=True)
+        data = payload.model_dump_json(context={"include_usage": include_usage})
     else:
         data = json.dumps(payload)
     return f"data: {data}\n\n"
+
+
+def system_fingerprint(spec: ModelSpec, engine: Engine) -> str:
+    """Names the weights and engine configuration behind a response: the same fingerprint and seed give the
+    same output (OpenAI's meaning of ``system_fingerprint``)."""
+    key = f"{spec.id}|{spec.path}|{spec.created}|{type(engine).__name__}|{engine.n_ctx}"
+    return "fp_" + hashlib.sha256(key.encode()).hexdigest()[:10]
 
 
 SSE_DONE = "data: [DONE]\n\n"
@@ -38,8 +48,8 @@ SSE_DONE = "data: [DONE]\n\n"
 
 def sse_error(exc: BaseException) -> str:
     err = exc if isinstance(exc, APIError) else from_engine_error(exc)
-    return sse({"error": {"message": err.message, "type": "server_error" if err.status >= 500 else
-                          "invalid_request_error", "param": err.param, "code": err.code}})
+    return sse({"error": {"message": err.message, "type": error_type(err.status), "param": err.param,
+                          "code": err.code}})
 
 
 def token_string(engine: Engine, token: int) -> str:

@@ -18,7 +18,7 @@ from ..engines.base import Engine, EngineError, GenerationRequest, PromptLogprob
 from ..errors import APIError, from_engine_error
 from ..generation import GenerationRun, usage
 from ..protocol import Completion, CompletionChoice, CompletionLogprobs, CompletionRequest, new_id, now
-from .common import SSE_DONE, sampling_params, sse, sse_error, token_string
+from .common import SSE_DONE, sampling_params, sse, sse_error, system_fingerprint, token_string
 
 router = APIRouter()
 
@@ -79,12 +79,12 @@ async def completions(request: Request, state: ServerState = Depends(get_state))
         for run in runs:
             await run.stream.aclose()
         raise from_engine_error(exc) from None
-    rid, created = new_id("cmpl"), now()
+    head = Completion(id=new_id("cmpl"), created=now(), model=body.model, choices=[],
+                      system_fingerprint=system_fingerprint(spec, engine))
     if body.stream:
-        include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return StreamingResponse(_stream(runs, prompts, engine, body, rid, created, include_usage),
-                                 media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
-    return await cancel_on_disconnect(request, _complete(runs, prompts, engine, body, rid, created))
+        return StreamingResponse(_stream(runs, prompts, engine, body, head), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache"})
+    return await cancel_on_disconnect(request, _complete(runs, prompts, engine, body, head))
 
 
 def _new_choice(prompt_text: str, body: CompletionRequest) -> _ChoiceText:
@@ -110,7 +110,7 @@ async def _collect(run: GenerationRun, choices: list[_ChoiceText], engine: Engin
         c.finish = ev.finish_reason or c.finish
 
 
-async def _complete(runs, prompts, engine: Engine, body: CompletionRequest, rid: str, created: int):
+async def _complete(runs, prompts, engine: Engine, body: CompletionRequest, head: Completion):
     per_prompt = [[_new_choice(text, body) for _ in range(body.n)] for text, _ in prompts]
     try:
         await asyncio.gather(*(_collect(run, cs, engine) for run, cs in zip(runs, per_prompt)))
@@ -123,11 +123,11 @@ async def _complete(runs, prompts, engine: Engine, body: CompletionRequest, rid:
         CompletionChoice(index=p * body.n + j, text="".join(c.text), logprobs=c.lp, finish_reason=c.finish or "length")
         for p, cs in enumerate(per_prompt) for j, c in enumerate(cs)
     ]
-    return Completion(id=rid, created=created, model=body.model, choices=choices, usage=usage(runs)).model_dump(
-        exclude_none=True)
+    return head.model_copy(update={"choices": choices, "usage": usage(runs)}).model_dump()
 
 
-async def _stream(runs, prompts, engine: Engine, body: CompletionRequest, rid: str, created: int, include_usage: bool):
+async def _stream(runs, prompts, engine: Engine, body: CompletionRequest, head: Completion):
+    include_usage = body.include_usage()
     queue: asyncio.Queue = asyncio.Queue()
 
     async def pump(p: int, run: GenerationRun) -> None:
@@ -141,7 +141,7 @@ async def _stream(runs, prompts, engine: Engine, body: CompletionRequest, rid: s
 
     def chunk(index: int, text: str, lp: CompletionLogprobs | None, finish: str | None) -> str:
         choice = CompletionChoice(index=index, text=text, logprobs=lp, finish_reason=finish)
-        return sse(Completion(id=rid, created=created, model=body.model, choices=[choice]))
+        return sse(head.model_copy(update={"choices": [choice]}), include_usage=include_usage)
 
     tasks = [asyncio.create_task(pump(p, run)) for p, run in enumerate(runs)]
     offsets = {}
@@ -169,7 +169,7 @@ async def _stream(runs, prompts, engine: Engine, body: CompletionRequest, rid: s
             if ev.text or ev.logprobs or ev.finish_reason:
                 yield chunk(index, ev.text, lp, ev.finish_reason)
         if include_usage:
-            yield sse(Completion(id=rid, created=created, model=body.model, choices=[], usage=usage(runs)))
+            yield sse(head.model_copy(update={"usage": usage(runs)}), include_usage=include_usage)
         yield SSE_DONE
     except asyncio.CancelledError:
         raise
