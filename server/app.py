@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import re
+import uuid
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -16,11 +18,13 @@ from .registry import ModelRegistry, ModelSpec, discover
 from .routes import chat, completions, embeddings, models, system
 from .settings import Settings
 
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _ENDPOINTS = {"/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "/health", "/metrics"}
 
 
 class _Guard:
     """Pure ASGI middleware: 413 for oversized bodies (declared or streamed), 401 without the API key,
+    an ``x-request-id`` on every response (the client's own, if it sent a plain one, as OpenAI does),
     and a requests counter by endpoint and status."""
 
     def __init__(self, app: ASGIApp, settings: Settings, metrics: Metrics) -> None:
@@ -32,14 +36,19 @@ class _Guard:
         path = scope["path"]
         endpoint = path if path in _ENDPOINTS else ("/v1/models/{id}" if path.startswith("/v1/models/") else "other")
         status_seen = {"code": 500}
+        headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        request_id = headers.get("x-request-id", "")
+        if not _REQUEST_ID.fullmatch(request_id):
+            request_id = f"req_{uuid.uuid4().hex}"
 
         async def counting_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_seen["code"] = message["status"]
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (b"x-request-id", request_id.encode())]}
             await send(message)
 
         try:
-            headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope["headers"]}
             limit = self.settings.max_body_bytes
             declared = headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:

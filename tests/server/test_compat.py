@@ -55,6 +55,16 @@ def test_completion_writes_the_fields_openai_always_writes(client):
     assert again.system_fingerprint == body["system_fingerprint"], "same model and engine, same fingerprint"
 
 
+def test_every_response_has_a_request_id(client, llm_server):
+    raw = client.chat.completions.with_raw_response.create(model=MODEL, messages=HI, max_tokens=1)
+    assert raw.headers["x-request-id"].startswith("req_")
+    mine = client.models.with_raw_response.list(extra_headers={"X-Request-Id": "trace-42"})
+    assert mine.headers["x-request-id"] == "trace-42", "a client's own id is echoed for tracing"
+    odd = httpx.get(f"{llm_server.base_url}/models", headers={"x-request-id": "a b\tc"})
+    assert odd.headers["x-request-id"].startswith("req_")
+    assert httpx.get(f"{llm_server.url}/v9").headers["x-request-id"].startswith("req_"), "errors too"
+
+
 def test_stream_chunk_order_and_nulls(client):
     events = _streamed(client, messages=HI, max_tokens=4, temperature=0, stream_options={"include_usage": True})
     assert events[-1] == "[DONE]"
