@@ -16,6 +16,10 @@ group); PA-F1 is the pairwise F1 over pairs of lines grouped together. Speed is 
 the same run, best of ``--repeat``: Drain3 on its mining only; ours on masking + mining of the same
 messages, and end to end on the raw text.
 
+A last table scores the hand-annotated logs of ``tests/data/logformats`` (JSON lines, logfmt, journald,
+syslog, Kubernetes, Docker, web servers, databases, stack traces of six languages...), whose truth says
+for each line its message, event, severity and the record it continues.
+
     .venv/bin/python benchmarks/loghub_grouping.py [--data DIR] [--out reports] [--synthetic-lines 100000]
 """
 
@@ -41,11 +45,14 @@ from drain3.template_miner_config import TemplateMinerConfig
 from lsp.logs import analyse_log
 from lsp.logs.headers import HeaderParser
 from lsp.logs.masking import clear_mask_cache
-from lsp.logs.metrics import grouping_accuracy, pairwise_f1
+from lsp.logs.metrics import grouping_accuracy, pairwise_f1, parse_annotated, score_annotated
 from lsp.logs.mining import DEFAULT_MIN_VALUES, DEFAULT_SIMILARITY, LogTemplateMiner
+from lsp.logs.report import line_messages
 
 SYSTEMS = ["Android", "Apache", "HDFS", "Hadoop", "Linux", "OpenSSH", "Spark", "Zookeeper"]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "loghub"
+FORMATS_DATA = REPO / "tests" / "data" / "logformats"
+FORMAT_SCORES = ("header", "records", "grouping", "severity", "error_groups")
 csv.field_size_limit(1 << 24)
 logging.getLogger("drain3").setLevel(logging.ERROR)
 
@@ -256,6 +263,32 @@ def run_synthetic(n_lines: int) -> dict:
 
 
 # --------------------------------------------------------------------------------------------------
+# Hand-annotated logs in formats Loghub lacks (tests/data/logformats/*.alog)
+# --------------------------------------------------------------------------------------------------
+
+def run_formats(folder: Path) -> list[dict]:
+    """Per annotated log: header split, record/continuation split, grouping, severity and error-group
+    scores (see :func:`lsp.logs.metrics.score_annotated`), and a mean row."""
+    rows = []
+    for path in sorted(folder.glob("*.alog")):
+        log = parse_annotated(path.read_text(encoding="utf-8"), path.stem)
+        scores = score_annotated(log, analyse_log(log.text), line_messages(log.text))
+        rows.append({"file": path.stem, "lines": len(log.event), **scores})
+    if rows:
+        rows.append({"file": "mean", "lines": sum(r["lines"] for r in rows),
+                     **{k: statistics.mean(r[k] for r in rows) for k in FORMAT_SCORES}})
+    return rows
+
+
+def formats_markdown(rows: list[dict]) -> str:
+    out = ["\n## Annotated logs in other formats (tests/data/logformats)\n",
+           "| file | lines | " + " | ".join(FORMAT_SCORES) + " |", "|---|---|" + "---|" * len(FORMAT_SCORES)]
+    for r in rows:
+        out.append(f"| {r['file']} | {r['lines']} | " + " | ".join(f"{r[k]:.3f}" for k in FORMAT_SCORES) + " |")
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------------------------------
 # Output
 # --------------------------------------------------------------------------------------------------
 
@@ -321,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--synthetic-lines", type=int, default=100_000, help="0 to skip the synthetic file")
     ap.add_argument("--sweep", action="store_true",
                     help="also sweep the miner's parameters and report leave-one-system-out accuracy")
+    ap.add_argument("--formats", type=Path, default=FORMATS_DATA,
+                    help="folder of annotated logs (*.alog) to score as well; '' to skip")
     ap.add_argument("--out", type=Path, help="write loghub_grouping.md and .json into this folder")
     args = ap.parse_args(argv)
     if not args.data.is_dir():
@@ -337,13 +372,16 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(run_synthetic(args.synthetic_lines))
     print_table(rows)
     sweep = run_sweep(args.data, args.systems) if args.sweep else None
-    text = markdown(rows) + (sweep_markdown(sweep) if sweep else "")
+    formats = run_formats(args.formats) if str(args.formats) and args.formats.is_dir() else []
+    text = markdown(rows) + (sweep_markdown(sweep) if sweep else "") + (formats_markdown(formats) if formats else "")
     if sweep:
         print(sweep_markdown(sweep))
+    if formats:
+        print(formats_markdown(formats))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "loghub_grouping.md").write_text(text, encoding="utf-8")
-        payload = {"rows": rows, "sweep": sweep}
+        payload = {"rows": rows, "sweep": sweep, "formats": formats}
         (args.out / "loghub_grouping.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
         print(f"wrote {args.out / 'loghub_grouping.md'} and .json")
     return 0

@@ -6,9 +6,11 @@ error grouping with stack traces, and excerpts for the model. Standard library +
     for group in report.error_groups:                   # worst severity first, then most frequent
         excerpt, first_line = context_excerpt(text, group.sample_line)
 
-Modules: ``headers`` (header layout per file), ``masking`` (variables to ``<*>``), ``mining`` (Drain and the
-merge of variable positions), ``errors`` (severity, stack traces), ``report`` (the pipeline and its result
-types), ``metrics`` (Loghub grouping accuracy, used by tests and ``benchmarks/loghub_grouping.py``).
+Modules: ``framing`` (ANSI codes, the prefixes and wrappers of log collectors), ``headers`` (header layouts
+per stream), ``structured`` (JSON lines, logfmt), ``levels`` (level words and numbers), ``masking``
+(variables to ``<*>``), ``mining`` (Drain and the merge of variable positions), ``errors`` (severity, stack
+traces), ``report`` (the pipeline and its result types), ``metrics`` (Loghub grouping accuracy and the
+scores of annotated logs, used by tests and ``benchmarks/loghub_grouping.py``).
 """
 
 from lsp.logs.report import ErrorGroup, LogReport, TemplateGroup, analyse_log, context_excerpt, split_lines

@@ -1,5 +1,5 @@
 """Error detection: the severity of a log line (from its level field and from what it says), and the
-multi-line stack traces (Java, Python, Go, .NET, Node) that belong to the error line that starts them.
+multi-line stack traces (Java, Python, Go, Rust, .NET, Node) that belong to the error line that starts them.
 
 :func:`line_severity` rates one line; :class:`TraceTracker` is fed lines in order and says, for each,
 whether it continues a stack trace, so that frames are attached to their error instead of being counted
@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import re
 
-SEVERITY_RANK = {"": 0, "warning": 1, "error": 2, "critical": 3}
+from lsp.logs.levels import SEVERITY_RANK, normalise_level
+
+__all__ = ["SEVERITY_RANK", "TraceTracker", "exception_name", "is_exception_line", "is_stack_trace", "is_trace_line", "line_severity"]
 _LEVEL_SEVERITY = {"warning": "warning", "error": "error", "critical": "critical"}
 
 _CRITICAL = re.compile(
     r"\b(?:FATAL|CRITICAL|EMERG(?:ENCY)?|kernel panic|Out of memory|OutOfMemoryError|oom[-_ ]killer|"
     r"invoked oom|Killed process|segfault|Segmentation fault|core dumped|SIGSEGV|SIGKILL|stack overflow|"
-    r"StackOverflowError|disk full|No space left on device)\b|^panic: |\bpanic\(",
+    r"StackOverflowError|disk full|No space left on device|panicked at)\b|^panic: |\bpanic\(",
     re.IGNORECASE,
 )
 # Words that say on their own that something went wrong.
@@ -33,11 +35,20 @@ _ERROR_WEAK = re.compile(
     re.IGNORECASE,
 )
 _WARNING = re.compile(r"\b(?:WARN(?:ING)?|deprecated|retry(?:ing)?|slow|degraded|throttl\w*|backoff)\b", re.IGNORECASE)
-# An access-log request answered with a server error: "GET /x HTTP/1.1" 503 1234
-_HTTP_5XX = re.compile(r"\"[A-Z]{3,7} \S+ HTTP/[\d.]+\"\s+5\d\d\s")
+# A request answered with a server error: access logs ("GET /x HTTP/1.1" 503 1234), morgan / Express
+# ("POST /api/orders 500 41.002 ms"), uvicorn ("GET /x HTTP/1.1" 500 Internal Server Error)
+_HTTP_5XX = re.compile(r"\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|CONNECT|TRACE) \S+(?: HTTP/[\d.]+)?\"?\s+5\d\d\s")
 # Counts of zero errors are not errors: "0 errors", "errors=0", "error count: 0", "no errors".
 _NOT_AN_ERROR = re.compile(
-    r"\b(?:0|no|zero) (?:errors?|failures?|exceptions?)\b|\b(?:errors?|failures?|failed)\s*[=:]\s*0\b", re.IGNORECASE
+    r"\b(?:0|no|zero) (?:errors?|failures?|exceptions?)\b|\b(?:errors?|failures?|failed)\s*[=:]\s*0\b"
+    # a client's mistake answered by a 4xx status is no failure of the service: "Completed 404 Not Found"
+    r"|\b4\d\d (?:Not Found|Bad Request|Unauthorized|Forbidden|Conflict|Gone)\b", re.IGNORECASE
+)
+# A level word a message opens with when no header field held one: "nginx: [emerg] bind() failed",
+# "# WARNING: overcommit", "npm ERR! code ELIFECYCLE", "npm WARN deprecated".
+_EMBEDDED_LEVEL = re.compile(
+    r"^(?:\S+\s+){0,2}?(?:(?:##)?\[(?P<b>emerg|alert|crit|error|warn|warning|notice|info|debug)\](?!\S*\])"
+    r"|(?P<u>ERROR|ERR|WARN|WARNING|FATAL|CRITICAL|CRIT|SEVERE|PANIC|EMERG|ALERT|NOTICE|INFO|DEBUG)[:!]?(?=\s|$))"
 )
 
 # Lower-case fragments, one of which every pattern above needs: a quick test that most lines fail.
@@ -53,30 +64,38 @@ _SIGNAL_FRAGMENTS = (
 def line_severity(level: str, message: str) -> str:
     """Severity of one line: ``"critical"``, ``"error"``, ``"warning"`` or ``""``.
 
-    ``level`` is the normalised level field (``""`` when the line has none). An explicit level is trusted;
-    strong words may raise it (an exception logged at INFO is an error), while failure words that healthy
-    systems also log ("failed", "refused", "timed out") make an error only of a line that has no level,
-    and a warning of an INFO or WARN line.
+    ``level`` is the normalised level field (``""`` when the line has none; then a level word the message
+    opens with counts as one). An explicit level is trusted, as log tools do: what the message says can
+    raise an INFO or NOTICE line to a warning at most (an exception or a failure logged at INFO deserves a
+    look, not an alarm), never a WARN line to an error, and nothing at DEBUG or TRACE; only crashes
+    (out of memory, segfault, panic) raise any line but DEBUG or TRACE to critical, and a request answered
+    with a 5xx status to an error (access logs log every request at INFO). Without a level, the
+    words decide: strong ones and failure words make an error, warning words a warning. A stack trace
+    under a line makes it an error in any case (:mod:`lsp.logs.report`).
     """
-    severity = _LEVEL_SEVERITY.get(level, "")
     text = message[:2000]
+    if not level:
+        embedded = _EMBEDDED_LEVEL.match(text)
+        if embedded:
+            level = normalise_level(embedded.group("b") or embedded.group("u"))
+    severity = _LEVEL_SEVERITY.get(level, "")
     if severity == "critical":
         return severity
+    http_5xx = " 5" in text and _HTTP_5XX.search(text + " ") is not None
     lowered = text.lower()
-    if not any(fragment in lowered for fragment in _SIGNAL_FRAGMENTS):
+    if not http_5xx and not any(fragment in lowered for fragment in _SIGNAL_FRAGMENTS):
         return severity
-    content = ""
+    quiet = level in ("trace", "debug")
     if _CRITICAL.search(text):
-        content = "critical"
-    elif _ERROR_STRONG.search(text) or _HTTP_5XX.search(text + " "):
-        content = "error"
-    elif _ERROR_WEAK.search(text) and not _NOT_AN_ERROR.search(text):
-        content = "error" if level == "" else "warning"
-    elif _WARNING.search(text):
-        content = "warning"
-    if level in ("trace", "debug") and content == "warning":
-        content = ""
-    return content if SEVERITY_RANK[content] > SEVERITY_RANK[severity] else severity
+        return severity if quiet else "critical"
+    if http_5xx and not quiet:
+        return "error"  # an access log's level is the logger's; the status says how the request went
+    if quiet or severity:
+        return severity  # DEBUG and TRACE stay quiet; WARN and ERROR stand as they are
+    failure = _ERROR_STRONG.search(text) or (_ERROR_WEAK.search(text) and not _NOT_AN_ERROR.search(text))
+    if level:  # INFO, NOTICE
+        return "warning" if failure or _WARNING.search(text) else ""
+    return "error" if failure else ("warning" if _WARNING.search(text) else "")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -98,19 +117,33 @@ _FRAME = re.compile(
     r"|^\s+/\S+\.go:\d+(?: \+0x[0-9a-f]+)?\s*$"
     r"|^\[signal [A-Z]+"
     r"|^created by \S+"
-    r"|^exit status \d+\s*$"  # what `go run` prints after a panic
+    r"|^stack backtrace:\s*$|^note: .*\bbacktrace\b"  # Rust
+    r"|^\s*\[stacktrace\]\s*$|^\s*#\d+ (?:\S+\(\d+\): |\{main\})"  # PHP (Monolog, Laravel)
+    r"|^\s*\S+\.rb:\d+:in [`']"  # Ruby
 )
+# A frame after a header of its own (Android's logcat, Rails, syslog relaying a JVM's stderr line by line)
+_HEADED_FRAME = re.compile(
+    r"^(?:at [\w$./<>\[\]-]+\(.*\)$|Caused by: \S|Suppressed: \S|\.\.\. \d+ (?:more|common frames omitted)"
+    r"|File \".*\", line \d+|\S+\.rb:\d+:in [`']|#\d+ \S+\(\d+\): )"
+)
+# What a runtime prints after a crash or a warning: part of the record, though no stack frame.
+_TRAILER = re.compile(r"^exit status \d+\s*$|^Node\.js v\d+\.\d+|^\(Use `node --trace-")
 # Lines that open a trace of their own.
 _TRACE_START = re.compile(
     r"^\s*Traceback \(most recent call last\):\s*$|^panic: |^fatal error: |^Exception in thread \"|"
-    r"^Unhandled [Ee]xception"
+    r"^Unhandled [Ee]xception|^thread '[^']*' panicked at "
 )
+# Of those, what may continue the error line before it (Python's logger.exception()); the others are what
+# a runtime prints when a program dies (a Go or Rust panic, the JVM's uncaught exception): new records.
+_TRACE_CONTINUES = re.compile(r"^\s*Traceback \(most recent call last\):\s*$")
 # An exception line without a header right after an error: "java.io.IOException: boom", "ValueError: x".
 _EXCEPTION_LINE = re.compile(
     r"^\s*(?:[a-zA-Z_$][\w$]*\.)*[A-Z][\w$]*(?:Exception|Error|Throwable|Fault|Exit|Interrupt|Warning)\b(?::.*)?$"
 )
 # Go frames: "main.main()" / "net/http.(*conn).serve(0xc000)" on their own line, then the file line.
 _GO_FUNC = re.compile(r"^[\w./*()-]+\([^)]*\)\s*$")
+# A Go function without arguments, as zap prints a stack: "main.main", "github.com/a/b/store.(*PG).Insert"
+_GO_FUNC_NAME = re.compile(r"^(?:[\w.-]+/)*[\w-]+\.(?:\(\*?\w+\)\.)?\w+(?:\.func\d+)*(?:\.\d+)*$")
 # Python's closing line: "KeyError: 'price'", "mypkg.errors.Timeout: 30s", "KeyboardInterrupt"
 _PY_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?::\s.*)?$")
 
@@ -130,10 +163,19 @@ class TraceTracker:
         self._kind = ""  # "python", "go", "java" or "" while only an error line has been seen
         self._closed = False
         self._anchor_severity = ""
+        self._message_next = False  # the line after the anchor is the rest of its message
+        self._anchor_level = ""
 
     def _continues(self, raw: str, stripped: str) -> bool:
-        if _TRACE_START.match(stripped) and self._anchor_severity not in ("warning", "error", "critical"):
-            return False  # a traceback after an ordinary line is a record of its own (an uncaught error)
+        # A traceback after an ordinary line is a record of its own (an uncaught error); so is a crash.
+        if raw[:1] not in (" ", "\t") and _TRACE_START.match(stripped) and (
+                self._anchor_severity not in ("warning", "error", "critical") or not _TRACE_CONTINUES.match(stripped)):
+            return False
+        if self._message_next:
+            self._message_next = False  # Rust 1.73+: "thread 'main' panicked at src/main.rs:4:5:" + message
+            return True
+        if _TRAILER.match(stripped):
+            return True
         if _FRAME.match(raw) or _TRACE_START.match(stripped):
             if stripped.startswith(("Traceback", "File ")):
                 self._kind = "python"
@@ -151,12 +193,27 @@ class TraceTracker:
             return self._closed
         if _EXCEPTION_LINE.match(stripped):
             return True
-        return self._kind == "go" and bool(_GO_FUNC.match(stripped))
+        if self._kind == "go" and _GO_FUNC.match(stripped):
+            return True
+        if ((self._kind == "go" or self._anchor_severity in ("error", "critical")) and _GO_FUNC_NAME.match(stripped)
+                and ("/" in stripped or "(" in stripped or stripped.startswith("main."))):
+            self._kind = "go"
+            return True
+        return False
 
-    def feed(self, line_no: int, raw: str, has_header: bool, severity: str) -> int | None:
+    def continues_headed(self, message: str, level: str) -> bool:
+        """Whether a line with a header of its own still continues the current error: its message is a
+        stack frame or an exception, logged at the error's level (logcat and Rails give each line of a
+        trace the full header; so does syslog when it relays a program's stderr line by line)."""
+        return (self.anchor is not None and level == self._anchor_level
+                and self._anchor_severity in ("error", "critical")
+                and bool(_HEADED_FRAME.match(message) or _EXCEPTION_LINE.match(message)))
+
+    def feed(self, line_no: int, raw: str, has_header: bool, severity: str, level: str = "") -> int | None:
         """Returns the anchor line number when ``raw`` continues the current record, else ``None`` (and
-        the line starts a record of its own). ``severity`` is the line's own: a ``Traceback``/``panic:`` continues
-        only a warning or an error, and otherwise starts a record."""
+        the line starts a record of its own). ``severity`` is the line's own: a ``Traceback`` continues
+        only a warning or an error, and otherwise starts a record; a Go or Rust panic or the JVM's
+        ``Exception in thread`` always starts one."""
         raw = raw.rstrip()
         stripped = raw.strip()
         if self.anchor is not None and stripped and not has_header and self._continues(raw, stripped):
@@ -165,12 +222,30 @@ class TraceTracker:
         self._closed = False
         self.anchor = line_no
         self._anchor_severity = severity
+        self._anchor_level = level
+        self._message_next = False
         if _TRACE_START.match(stripped):
-            self._kind = "python" if stripped.startswith("Traceback") else (
-                "go" if stripped.startswith(("panic: ", "fatal error: ")) else "java")
+            if stripped.startswith("thread '"):
+                self._kind, self._message_next = "rust", stripped.endswith(":")
+            else:
+                self._kind = "python" if stripped.startswith("Traceback") else (
+                    "go" if stripped.startswith(("panic: ", "fatal error: ")) else "java")
         else:
             self._kind = ""
         return None
+
+
+def is_trace_line(line: str) -> bool:
+    """Whether ``line`` can only continue a record: a frame, a trace's opening or closing line, an
+    exception line, a Go function line, a runtime's trailer."""
+    stripped = line.strip()
+    return bool(_FRAME.match(line) or _TRACE_START.match(stripped) or _EXCEPTION_LINE.match(stripped)
+                or _GO_FUNC.match(stripped) or _TRAILER.match(stripped))
+
+
+def is_exception_line(line: str) -> bool:
+    """Whether ``line`` names an exception on its own: ``java.io.IOException: boom``, ``TypeError: x``."""
+    return bool(_EXCEPTION_LINE.match(line.strip()))
 
 
 def is_stack_trace(trace_lines: list[str]) -> bool:

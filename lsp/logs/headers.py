@@ -7,16 +7,22 @@ and short-date timestamps; level words; ``[thread]`` groups; ``prog[pid]:`` and 
 Greedy reading alone would eat message words that look like header fields (a message starting with a
 number, or with ``Error:``), so :class:`HeaderParser` first learns the file's usual field sequence from a
 sample of lines and then strips, on each line, only the part of the header shared with that usual
-sequence. JSON lines and logfmt (``level=... msg=...``) are read by their keys.
+sequence; formats mixed into a file keep their own layouts. JSON lines and logfmt (``level=... msg=...``)
+are read by their keys (:mod:`lsp.logs.structured`).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from lsp.logs.errors import is_trace_line
+from lsp.logs.levels import SYSLOG_SEVERITY, normalise_level
+from lsp.logs.structured import parse_json, parse_logfmt
+
+__all__ = ["HeaderParser", "ParsedLine", "normalise_level"]
 
 # --------------------------------------------------------------------------------------------------
 # Field patterns
@@ -46,16 +52,31 @@ _TIMESTAMPS = [
     _CLOCK,
 ]
 _TS_BODY = "(?:" + "|".join(_TIMESTAMPS) + ")"
-_TS = re.compile(rf"(?:\[{_TS_BODY}\]|\({_TS_BODY}\)|{_TS_BODY})(?=[\s:|,\]-]|$)")
+_TS = re.compile(rf"(?:\[{_TS_BODY}\]|\({_TS_BODY}\)|{_TS_BODY})(?=[\s:|,\[\]-]|$)")
+# Access logs (common / combined log format): the client, ident and user before the bracketed time.
+_CLF = re.compile(rf"\S+ \S+ \S+ \[\d{{1,2}}/{_MONTH}/\d{{4}}:{_CLOCK}{_ZONE}\](?=\s|$)")
 
 _LEVEL_WORDS = (
-    "TRACE|DEBUG|DBG|VERBOSE|INFO|INFORMATION|NOTICE|WARN|WARNING|ERROR|ERR|SEVERE|FATAL|CRIT|CRITICAL|"
-    "ALERT|EMERG|EMERGENCY|PANIC|FINE|FINER|FINEST|CONFIG"
+    "TRACE|TRAC|DEBUG|DEBU|DBG|VERBOSE|VRB|INFO|INF|INFORMATION|NOTICE|WARN|WARNING|WRN|ERROR|ERRO|ERR|SEVERE|"
+    "FATAL|FATA|FTL|CRIT|CRITICAL|ALERT|EMERG|EMERGENCY|PANIC|PANI|FINE|FINER|FINEST|CONFIG"
 )
-# Level words: bare in capitals, or bracketed / angle-bracketed in any case ([notice], <error>).
+# PostgreSQL's message labels: "LOG:  checkpoint starting", "DETAIL:  Key (id)=(1) already exists."
+_LABELS = "LOG|DETAIL|HINT|STATEMENT|CONTEXT|QUERY|LOCATION"
+# Level words: bare in capitals (logrus's "INFO[0003]" too), bracketed or angle-bracketed in any case
+# ([notice], <error>, Apache's [proxy:error], MySQL's [Note]), labels before a colon, Monolog's channel.LEVEL:
 _LEVEL = re.compile(
-    rf"(?P<l1>{_LEVEL_WORDS})\b:?(?=\s|$)|\[\s*(?P<l2>(?i:{_LEVEL_WORDS}))\s*\]|<(?P<l3>(?i:{_LEVEL_WORDS}))>(?=\s|$)"
+    rf"(?P<l1>{_LEVEL_WORDS})(?:\[\d+\]|\b:?)(?=\s|$)"
+    rf"|\[\s*(?:[\w.-]+:)?(?P<l2>(?i:{_LEVEL_WORDS}|note|system))\s*\]"
+    rf"|<(?P<l3>(?i:{_LEVEL_WORDS}))>(?=\s|$)|(?P<l4>{_LABELS}):(?=\s)"
+    rf"|[a-z][\w-]{{0,40}}\.(?P<l5>{_LEVEL_WORDS}):(?=\s)"  # Monolog's channel.LEVEL: "production.ERROR:"
 )
+# A level word inside a bracket that holds more: env_logger's "[2024-... WARN  app::db]", Serilog's "[10:00:00 ERR]"
+_BRACKET_LEVEL = re.compile(
+    r"(?<![\w-])(?P<l>TRACE|DEBUG|DBG|VERBOSE|VRB|INFO|INF|NOTICE|WARN|WARNING|WRN|ERROR|ERR|SEVERE|FATAL|FTL|"
+    r"CRIT|CRITICAL)(?![\w-])"
+)
+# Microsoft.Extensions.Logging's console format: "fail: Shop.Api.Controller[13]"
+_MEL_LEVEL = re.compile(r"(?P<l>trce|dbug|info|warn|fail|crit):(?=\s)")
 # A single-letter level as logcat writes it: "D WindowManager: ...", or "E/Tag( 123): ..."
 _LETTER_LEVEL = re.compile(r"(?P<l>[VDIWEFA])(?=\s+\S)")
 _LOGCAT_BRIEF = re.compile(r"(?P<l>[VDIWEFA])/[^\s(:]+\s*(?:\(\s*\d+\))?:(?=\s|$)")
@@ -63,61 +84,51 @@ _LOGCAT_BRIEF = re.compile(r"(?P<l>[VDIWEFA])/[^\s(:]+\s*(?:\(\s*\d+\))?:(?=\s|$
 _PY_DEFAULT = re.compile(rf"(?P<l>{_LEVEL_WORDS}):(?P<name>[\w.<>-]*):")
 
 _NUM = re.compile(r"\d{1,10}(?:#\d{1,10}:?)?(?=\s)")  # a pid, or nginx's pid#tid:
+# A pid with a role letter before the time: Redis's "1:M 01 Jan 2024 10:00:00.002 * Ready"
+_PID_ROLE = re.compile(r"\d{1,10}:[A-Z](?=\s)")
 # klog (Kubernetes, glog): "E0601 12:00:00.123456" -- the level letter glued to the date
 _KLOG = re.compile(rf"(?P<l>[IWEF])\d{{4}}\s+{_CLOCK}(?=\s)")
-# A syslog priority "<34>" or "<34>1 " before the timestamp
-_PRI = re.compile(r"<\d{1,3}>\d?(?=\S|\s)")
+# A syslog priority "<34>" or "<34>1 " before the timestamp: facility * 8 + severity
+_PRI = re.compile(r"<(?P<pri>\d{1,3})>\d?(?=\S|\s)")
+# RFC 5424 syslog: <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA, "-" for an empty field
+_RFC5424 = re.compile(
+    r"<(?P<pri>\d{1,3})>1 \S+ \S+ \S+ \S+ \S+ (?:-|(?:\[(?:[^\]\"\\]|\\.|\"(?:[^\"\\]|\\.)*\")*\])+)(?=\s|$)"
+)
 # Ruby Logger: "E, [2024-01-01T10:00:00.123456 #1234] ERROR -- : boom"
 _LETTER_COMMA = re.compile(r"(?P<l>[DIWEFA]),(?=\s)")
-# A logger name before a separator: "2024-... - worker.pool - INFO - msg" (Python logging's %(name)s)
-_NAME = re.compile(r"[\w.$@<>/-]{1,100}(?=\s+[-|]\s)")
+# A logger name before a separator: "2024-... - worker.pool - INFO - msg" (Python logging's %(name)s),
+# "OrderService:88 - msg" (log4j's %c{1}:%L)
+_NAME = re.compile(r"[A-Za-z_$<][\w.$@<>/-]{0,99}(?::\d{1,6})?(?=\s+[-|]\s)")
+# A caller, the source file and line that logged: "server/main.go:42" (zap), "OrderService.java:88"
+_CALLER = re.compile(r"[\w.@/-]{1,200}\.[A-Za-z]{1,5}:\d{1,6}(?=\s)")
 # klog's source location closing its header: "controller.go:123]"
 _SOURCE = re.compile(r"[\w.-]{1,100}:\d{1,6}\](?=\s|$)")
 # [main], [QuorumPeer[myid=1]/0:2181:FastLeaderElection@774], [pid 123], one level of nesting.
 _BRACKET = re.compile(r"\[(?:[^\[\]]|\[[^\[\]]*\]){0,200}\]|\((?:[^()]){1,80}\)(?=\s*[:\-|]?\s)")
-_SEP = re.compile(r"(?:-|\||:|>|--)(?=\s)")
+_SEP = re.compile(r"(?:---|--|-|\||:|>)(?=\s|$)")
 # prog[pid]: / prog(sub)[pid]: / prog: -- syslog style process tag
 _PROC = re.compile(r"[\w./@-]{1,80}(?:\([^()\s]{0,80}\))?\[\d+\]:(?=\s|$)")
-# Class.name: / WindowManager: / chatty  : -- a component closing the header
-_COMP = re.compile(r"[A-Za-z_$][\w.$@/#<>(),-]{0,200}?\s*:(?=\s|$)")
+# Class.name: / WindowManager: / app::module: / o.a.c.c.C.[.[localhost]: -- a component closing the header
+_COMP = re.compile(r"[A-Za-z_$](?:::|[\w.$@/#<>(),\[\]-]){0,200}?\s*:(?=\s|$)")
 _HOST = re.compile(r"[\w.-]{1,100}(?=\s+(?:[\w./@-]{1,80}(?:\([^()\s]*\))?\[\d+\]|[A-Za-z_][\w.$@/-]*):(?:\s|$))")
+# PostgreSQL's %u@%d, a user at a database or host: "app@shop", "[unknown]@[unknown]"
+_USER_AT = re.compile(r"[\w.\[\]-]{1,64}@[\w.\[\]-]{1,64}(?=\s)")
 
 _WS = re.compile(r"\s*")
-
-_LEVEL_NAMES = {
-    "trace": "trace", "debug": "debug", "dbg": "debug", "verbose": "debug", "fine": "debug",
-    "finer": "debug", "finest": "debug", "config": "info", "info": "info", "information": "info",
-    "notice": "info", "warn": "warning", "warning": "warning", "error": "error", "err": "error",
-    "severe": "error", "fatal": "critical", "crit": "critical", "critical": "critical",
-    "alert": "critical", "emerg": "critical", "emergency": "critical", "panic": "critical",
-    "v": "debug", "d": "debug", "i": "info", "w": "warning", "e": "error", "f": "critical", "a": "critical",
-}
-
-
-def normalise_level(word: str) -> str:
-    """Map a level word (``WARN``, ``err``, ``E``, ``50``...) to trace/debug/info/warning/error/critical,
-    or ``""`` when it is not a level."""
-    w = word.strip().strip("[]<>:").lower()
-    if w in _LEVEL_NAMES:
-        return _LEVEL_NAMES[w]
-    if w.isdigit():  # numeric levels: syslog priorities 0-7, or Python/bunyan 10..60
-        n = int(w)
-        if n <= 7:
-            return ["critical", "critical", "critical", "error", "warning", "info", "info", "debug"][n]
-        if n in (10, 20, 30, 40, 50, 60):
-            return {10: "debug", 20: "info", 30: "warning", 40: "error", 50: "critical", 60: "critical"}[n]
-    return ""
-
+MIN_LAYOUT_SHARE = 0.05  # a second layout must be this common in the sample (and on 2+ lines)
+MAX_LAYOUTS = 6
 
 @dataclass(frozen=True, slots=True)
 class ParsedLine:
     """One line split into its header and its message. ``level`` is normalised (see
-    :func:`normalise_level`) or ``""``; ``has_timestamp`` says whether a timestamp opened the line."""
+    :func:`normalise_level`) or ``""``; ``has_timestamp`` says whether a timestamp opened the line;
+    ``detail`` holds what a structured record says besides its message (an error, a stack)."""
 
     message: str
     level: str = ""
     header: str = ""
     has_timestamp: bool = False
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +142,7 @@ class _Field:
 @dataclass(frozen=True, slots=True)
 class _Step:
     """One way to read a header field: its kind, pattern, when it applies, whether it closes the header,
-    and the pattern's groups that hold a level word."""
+    and the pattern's groups that hold a level word (``pri``: a syslog priority)."""
 
     kind: str
     pattern: re.Pattern[str]
@@ -139,15 +150,25 @@ class _Step:
     closes: bool = False
     level_groups: tuple[str, ...] = ()
 
+    @property
+    def after(self) -> frozenset[str] | None:
+        """The kinds this step may follow (``when="after:..."``); ``None`` for any."""
+        kinds = self.when[len("after:"):]
+        return None if kinds == "*" else frozenset(kinds.split(","))
+
 
 # The reading order: at each position the first step that applies and matches wins.
 _STEPS = (
     _Step("ts", _TS, "start"),
+    _Step("ts", _CLF, "start"),
+    _Step("ts", _RFC5424, "first", closes=True, level_groups=("pri",)),
     _Step("level", _KLOG, "first", level_groups=("l",)),
     _Step("level", _LETTER_COMMA, "first", level_groups=("l",)),
-    _Step("pri", _PRI, "first"),
+    _Step("level", _MEL_LEVEL, "first", level_groups=("l",)),
+    _Step("pri", _PRI, "first", level_groups=("pri",)),
+    _Step("pri", _PID_ROLE, "first"),
     _Step("level", _PY_DEFAULT, "first", closes=True, level_groups=("l",)),
-    _Step("level", _LEVEL, level_groups=("l1", "l2", "l3")),
+    _Step("level", _LEVEL, level_groups=("l1", "l2", "l3", "l4", "l5")),
     _Step("comp", _LOGCAT_BRIEF, "after:*", closes=True, level_groups=("l",)),
     _Step("level", _LETTER_LEVEL, "after:ts,num", level_groups=("l",)),
     _Step("num", _NUM),
@@ -155,26 +176,45 @@ _STEPS = (
     _Step("sep", _SEP),
     _Step("comp", _PROC, closes=True),
     _Step("host", _HOST, "after:ts"),
+    _Step("host", _USER_AT, "after:bracket,num"),
     _Step("name", _NAME, "after:ts,sep,level,bracket"),
+    _Step("caller", _CALLER, "after:level,ts"),
     _Step("comp", _COMP, "after:*", closes=True),
     _Step("comp", _SOURCE, "after:*", closes=True),
 )
-_STEPS_BY_KIND = {kind: tuple(st for st in _STEPS if st.kind == kind) for kind in {st.kind for st in _STEPS}}
+# The steps to try when the layout expects a kind: that kind's first, then all in order.
+_CANDIDATES = {kind: tuple(st for st in _STEPS if st.kind == kind) + _STEPS for kind in {st.kind for st in _STEPS}}
+_AFTER = {id(st): st.after for st in _STEPS if st.when.startswith("after:")}
 
 
 def _applies(step: _Step, fields: list[_Field], seen_level: bool) -> bool:
-    if step.when == "always":
+    when = step.when
+    if when == "always":
         return True
-    if step.when == "start":
-        return all(f.kind == "pri" for f in fields)
-    if step.when == "first":
+    if when == "start":  # first, or after a syslog priority; a level and a thread may come first too
+        return not fields or all(f.kind in ("pri", "level", "bracket") for f in fields) and (
+            fields[0].kind == "pri" or fields[0].kind == "level")
+    if when == "first":
         return not fields
-    if not fields:
+    if not fields or (seen_level and step.pattern is _LETTER_LEVEL):
         return False
-    if step.pattern is _LETTER_LEVEL and seen_level:
-        return False
-    allowed = step.when[len("after:"):]
-    return allowed == "*" or fields[-1].kind in allowed.split(",")
+    allowed = _AFTER[id(step)]
+    return allowed is None or fields[-1].kind in allowed
+
+
+def _level_of(step: _Step, m: re.Match[str]) -> tuple[str, bool]:
+    """The normalised level a matched field holds, and whether it was a single letter."""
+    for group in step.level_groups:
+        word = m.group(group)
+        if word:
+            if group == "pri":
+                return SYSLOG_SEVERITY[int(word) % 8], False
+            return normalise_level(word), len(word) == 1
+    if step.kind == "bracket" and len(m.group(0)) > 4:
+        inner = _BRACKET_LEVEL.search(m.group(0), 0, 120)
+        if inner:
+            return normalise_level(inner.group("l")), False
+    return "", False
 
 
 def _read_fields(line: str, layout: tuple[str, ...] = ()) -> list[_Field]:
@@ -188,7 +228,7 @@ def _read_fields(line: str, layout: tuple[str, ...] = ()) -> list[_Field]:
     seen_level = False
     while pos < n and len(fields) < 12:
         expected = layout[len(fields)] if len(fields) < len(layout) else ""
-        candidates = _STEPS_BY_KIND.get(expected, ()) + _STEPS if expected else _STEPS
+        candidates = _CANDIDATES.get(expected, _STEPS) if expected else _STEPS
         found: tuple[_Step, re.Match[str]] | None = None
         for step in candidates:
             if _applies(step, fields, seen_level):
@@ -199,12 +239,8 @@ def _read_fields(line: str, layout: tuple[str, ...] = ()) -> list[_Field]:
         if found is None:
             break
         step, m = found
-        level = ""
-        for group in step.level_groups:
-            if m.group(group):
-                level = normalise_level(m.group(group))
-                break
-        fields.append(_Field(step.kind, m.end(), level, letter=bool(level) and len(m.group(step.level_groups[0]) or "") == 1))
+        level, letter = _level_of(step, m)
+        fields.append(_Field(step.kind, m.end(), level, letter=bool(level) and letter))
         seen_level = seen_level or step.kind == "level"
         if step.closes:
             break
@@ -215,51 +251,44 @@ def _read_fields(line: str, layout: tuple[str, ...] = ()) -> list[_Field]:
     return fields
 
 
-_JSON_MESSAGE_KEYS = ("msg", "message", "log", "event", "text", "@message")
-_JSON_ERROR_KEYS = ("error", "err", "exception", "exc_info", "stack_trace", "stacktrace")
-_JSON_LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "log.level", "loglevel", "@level", "priority")
-_LOGFMT_PAIR = re.compile(r'(?P<k>[\w.@-]+)=(?P<v>"(?:[^"\\]|\\.)*"|\S*)')
-
-
 def _parse_structured(line: str) -> ParsedLine | None:
     """JSON-lines and logfmt records: the message and level come from their keys."""
     s = line.strip()
     if s.startswith("{") and s.endswith("}"):
-        try:
-            obj = json.loads(s)
-        except (ValueError, RecursionError):
-            return None
-        if not isinstance(obj, dict):
-            return None
-        level = ""
-        for key in _JSON_LEVEL_KEYS:
-            if key in obj and isinstance(obj[key], (str, int)):
-                level = normalise_level(str(obj[key]))
-                break
-        for key in _JSON_MESSAGE_KEYS:
-            if isinstance(obj.get(key), str):
-                details = [str(obj[k]) for k in _JSON_ERROR_KEYS if isinstance(obj.get(k), (str, int, float))]
-                return ParsedLine(" ".join([obj[key], *details]), level, "", True)
-        return None
-    if "msg=" in s or "message=" in s:
-        pairs = {m.group("k"): m.group("v") for m in _LOGFMT_PAIR.finditer(s)}
-        msg = pairs.get("msg", pairs.get("message"))
-        if msg is None or len(pairs) < 2:
-            return None
-        level = normalise_level(pairs.get("level", pairs.get("lvl", pairs.get("severity", ""))).strip('"'))
-        return ParsedLine(msg.strip('"').replace('\\"', '"'), level, "", "time" in pairs or "ts" in pairs)
+        parsed = parse_json(s)
+        return ParsedLine(parsed[0], parsed[1], "", True, parsed[2]) if parsed else None
+    if "=" in s:
+        record = parse_logfmt(s)
+        if record is not None:
+            return ParsedLine(record[0], record[1], "", record[3], record[2])
     return None
 
 
+def _agreement(fields: list[_Field], layout: tuple[str, ...]) -> int:
+    """How many leading fields follow ``layout`` (a syslog ``<pri>`` in it is optional)."""
+    if layout[:1] == ("pri",) and fields[:1] and fields[0].kind != "pri":
+        layout = layout[1:]
+    keep = 0
+    for field, kind in zip(fields, layout):
+        if field.kind != kind:
+            break
+        keep += 1
+    return keep
+
+
 class HeaderParser:
-    """Splits lines into header and message, after learning a file's usual header layout.
+    """Splits lines into header and message, after learning a file's usual header layouts.
 
     ``HeaderParser.learn(lines)`` reads the fields of a sample of lines and keeps the most common field
-    sequence; :meth:`parse` then strips from each line the longest part of its header that agrees with it.
+    sequence, plus those of other formats mixed into the file (sequences that are frequent too and differ
+    from the usual one within its length: one that only extends it is the usual header followed by
+    message words that look like fields). :meth:`parse` then strips from each line the longest part of
+    its header that agrees with one of them.
     """
 
-    def __init__(self, layout: tuple[str, ...] = ()):
+    def __init__(self, layout: tuple[str, ...] = (), others: tuple[tuple[str, ...], ...] = ()):
         self.layout = layout
+        self.others = others
 
     @classmethod
     def learn(cls, lines: Iterable[str], sample: int = 500) -> HeaderParser:
@@ -267,16 +296,27 @@ class HeaderParser:
         for i, line in enumerate(lines):
             if i >= sample:
                 break
-            if not line.strip() or _parse_structured(line) is not None:
+            # Continuation lines (frames, indented lines) have no header to learn, and no say in whether
+            # the file's lines have one.
+            if not line.strip() or line[:1] in (" ", "\t") or _parse_structured(line) is not None:
                 continue
             kinds = tuple(f.kind for f in _read_fields(line))
-            if kinds:
+            if kinds or not is_trace_line(line):
                 counts[kinds] += 1
+        total = sum(counts.values())
+        headerless = counts.pop((), 0)
         if not counts:
             return cls(())
-        # The usual layout: the most common complete sequence; ties go to the longer one.
-        layout = max(counts.items(), key=lambda kv: (kv[1], len(kv[0])))[0]
-        return cls(layout)
+        # The usual layout: the most common complete sequence; ties go to the longer one. When most lines
+        # have no header at all, there is none, but the formats of the other lines are still learned.
+        layout = () if headerless * 2 > total else max(counts.items(), key=lambda kv: (kv[1], len(kv[0])))[0]
+        floor = max(2, MIN_LAYOUT_SHARE * total)
+        chosen = [layout] if layout else []
+        for kinds, count in counts.most_common(MAX_LAYOUTS):
+            # A sequence that extends (or cuts short) a more common one is that one plus message words.
+            if count >= floor and not any(kinds[:len(c)] == c or c[:len(kinds)] == kinds for c in chosen):
+                chosen.append(kinds)
+        return cls(layout, tuple(c for c in chosen if c != layout))
 
     def parse(self, line: str) -> ParsedLine:
         structured = _parse_structured(line) if line[:1] == "{" or "=" in line else None
@@ -285,11 +325,9 @@ class HeaderParser:
         fields = _read_fields(line, self.layout)
         if not fields:
             return ParsedLine(line.strip(), "", "", False)
-        keep = 0
-        for field, kind in zip(fields, self.layout):
-            if field.kind != kind:
-                break
-            keep += 1
+        keep = _agreement(fields, self.layout) if self.layout else 0
+        for other in self.others:
+            keep = max(keep, _agreement(fields, other))
         if keep == 0 and fields[0].kind == "ts":
             keep = 1  # a timestamp is always header
         # A level word read past the file's layout still counts ("ERROR" is unambiguous); a single letter

@@ -105,11 +105,51 @@ def clear_mask_cache() -> None:
     _mask_one_token.cache_clear()
 
 
+# An HTTP request opening a message (access logs, proxies, web frameworks: "GET /users/42 HTTP/1.1" 200,
+# 10.0.0.5:4012 - "GET /x HTTP/1.1" 200 OK, GET /api/orders 500 41 ms): its method and route are the event,
+# so the route keeps its constant segments and only ids, hashes and query values in it are masked. A
+# request further on is a detail of another event (nginx's error log: ... request: "GET / HTTP/1.1").
+_METHOD = r"(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|CONNECT|TRACE|PROPFIND)"
+_HTTP_REQUEST = re.compile(
+    rf"^(?:\S+\s+){{0,2}}?\"?{_METHOD} (?P<target>/[^\s\"]*|\*) (?P<version>HTTP/\d(?:\.\d)?)(?=[\s\"]|$)"
+    rf"|^{_METHOD} (?P<route>/\S*) (?=[1-5]\d\d\b)"  # morgan, Express, Phoenix: "GET /api/orders 500 41 ms"
+)
+
+
+def _mask_route(target: str) -> str:
+    path, question, query = target.partition("?")
+    segments = [_mask_one_token(seg) if seg else seg for seg in path.split("/")]
+    masked = "/".join(MASK if MASK in seg else seg for seg in segments)
+    if question:
+        masked += "?" + "&".join(_mask_one_token(pair) if "=" in pair else MASK for pair in query.split("&"))
+    return masked
+
+
 def mask(message: str) -> str:
     """``message`` with its variable parts replaced by ``<*>``."""
+    m = _HTTP_REQUEST.match(message) if " /" in message[:200] else None
+    if m is None:
+        return _mask_plain(message)
+    target = "target" if m.group("target") is not None else "route"
+    version = " " + m.group("version") if m.group("version") else " "
+    return (_mask_plain(message[:m.start(target)]) + _mask_route(m.group(target)) + version
+            + _mask_plain(message[m.end():], opening=False))
+
+
+# A JSON object inside a message (Monolog's context, zap's console fields): one value, whatever its keys.
+_JSON_OBJECT = re.compile(r'\{"[^{}"]*"\s*:(?:[^{}]|\{[^{}]*\})*\}')
+
+
+def _mask_plain(message: str, opening: bool = True) -> str:
+    """Masks of every kind but HTTP routes; ``opening``: ``message`` opens the whole message."""
     text = message
+    if '{"' in text:
+        text = _JSON_OBJECT.sub(MASK, text)
     if '"' in text:
-        text = _QUOTED.sub(MASK, text)
+        # A quoted sentence opening the message is the message (klog: "Successfully bound pod" pod="a/b").
+        end = text.find('"', 1) if opening and text[:1] == '"' else -1
+        head = text[:end + 1] if end > 0 and " " in text[1:end] else ""
+        text = head + _QUOTED.sub(MASK, text[len(head):])
     if ":" in text or "-" in text:
         text = _DATETIME.sub(MASK, text)
     if _HAS_DIGIT_SPACE.search(text):

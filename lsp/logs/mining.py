@@ -124,6 +124,8 @@ class LogTemplateMiner:
                 values = {tokens_of(r)[key[1]] for r in roots}
                 if len(values) < min_values and MASK not in values:
                     continue
+                if any(v.startswith("/") for v in values):
+                    continue  # URL routes, whose variable parts masking has already found, are events
                 target = min(roots)
                 merged = tokens_of(target)
                 merged[key[1]] = MASK

@@ -2,7 +2,8 @@
 :class:`LogReport` (event templates with their lines, error groups with their stack traces), and
 :func:`context_excerpt` cuts the lines around an error for the model to explain.
 
-Pipeline: split lines -> strip headers (:mod:`lsp.logs.headers`) -> rate severity and attach stack traces
+Pipeline: split lines -> remove ANSI codes and collector frames (:mod:`lsp.logs.framing`) -> strip headers
+(:mod:`lsp.logs.headers`, per stream of lines) -> rate severity and attach stack traces
 (:mod:`lsp.logs.errors`) -> mask and mine templates (:mod:`lsp.logs.masking`, :mod:`lsp.logs.mining`)
 -> group. Never raises on any text: empty, binary, enormous or with enormous lines.
 """
@@ -12,8 +13,17 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from lsp.logs.errors import SEVERITY_RANK, TraceTracker, exception_name, is_stack_trace, line_severity
+from lsp.logs.errors import (
+    SEVERITY_RANK,
+    TraceTracker,
+    exception_name,
+    is_exception_line,
+    is_stack_trace,
+    line_severity,
+)
+from lsp.logs.framing import Framed, detect_frame, strip_ansi, unframe
 from lsp.logs.headers import HeaderParser
+from lsp.logs.masking import MASK, mask
 from lsp.logs.mining import LogTemplateMiner
 
 MAX_LINE_CHARS = 4096  # longer lines are analysed on their first MAX_LINE_CHARS characters
@@ -61,6 +71,7 @@ class LogReport:
     analysed_lines: int = 0  # lines analysed (at most max_lines)
     truncated: bool = False
     header_layout: list[str] = field(default_factory=list)  # the header fields found, e.g. ["ts", "level"]
+    frame: str = ""  # what a collector wrapped the lines in: "docker-json", "cri", "compose", "timestamps"
     failure: str = ""  # set, with an otherwise empty report, if the analysis itself failed (a bug)
 
     def to_dict(self) -> dict:
@@ -78,7 +89,7 @@ def split_lines(text: str) -> list[str]:
 
 
 def _clean(line: str) -> str:
-    return _CONTROL.sub(" ", line[:MAX_LINE_CHARS])
+    return _CONTROL.sub(" ", strip_ansi(line[:MAX_LINE_CHARS]))
 
 
 def analyse_log(text: str, *, source: str = "", max_lines: int = 200_000) -> LogReport:
@@ -94,10 +105,12 @@ def analyse_log(text: str, *, source: str = "", max_lines: int = 200_000) -> Log
 class _LineFacts:
     """What the first pass learns about each analysed line (indices are 0-based)."""
 
-    messages: list[str | None]  # the message after the header; None for a blank line
-    severity: list[str]  # "" for lines that are no error and for trace lines
-    in_trace: list[bool]
-    trace_of: dict[int, list[int]]  # anchor line -> the lines of its trace
+    texts: list[str]  # the line without its frame (a collector's prefix, a docker JSON wrapper)
+    messages: list[str | None] = field(default_factory=list)  # after the header; None for a blank line
+    severity: list[str] = field(default_factory=list)  # "" for lines that are no error and for trace lines
+    in_trace: list[bool] = field(default_factory=list)
+    trace_of: dict[int, list[int]] = field(default_factory=dict)  # anchor line -> the lines of its trace
+    details: dict[int, str] = field(default_factory=dict)  # a structured record's error details
 
 
 def _analyse(text: str, source: str, max_lines: int) -> LogReport:
@@ -113,9 +126,12 @@ def _analyse(text: str, source: str, max_lines: int) -> LogReport:
                        truncated=len(all_lines) > len(lines))
     if not lines:
         return report
-    parser = HeaderParser.learn(lines)
-    report.header_layout = list(parser.layout)
-    facts = _read_lines(lines, parser)
+    report.frame = detect_frame(lines)
+    framed = unframe(lines, report.frame)
+    parsers = _learn_parsers(framed)
+    report.header_layout = list(max(parsers.values(), key=lambda p: p.lines).parser.layout)
+    facts = _read_lines(framed, parsers)
+    _name_records(facts)
     miner, members = _mine_templates(facts)
     ordered = sorted(members.items(), key=lambda kv: (-len(kv[1]), kv[1][0]))
     template_id = {gid: n for n, (gid, _) in enumerate(ordered, 1)}
@@ -128,37 +144,98 @@ def _analyse(text: str, source: str, max_lines: int) -> LogReport:
     return report
 
 
-def _read_lines(lines: list[str], parser: HeaderParser) -> _LineFacts:
+def line_messages(text: str) -> list[str | None]:
+    """Each line's message as the analyser reads it (after its frame and header; ``None`` for a blank
+    line): what the header detection is scored on."""
+    lines = [_clean(line) for line in split_lines(text)]
+    if not lines:
+        return []
+    framed = unframe(lines, detect_frame(lines))
+    return _read_lines(framed, _learn_parsers(framed)).messages
+
+
+@dataclass
+class _Stream:
+    """One source of lines in a file (a compose service, stdout or stderr; the whole file without a
+    frame): its header layout, and the trace tracker that follows it across interleaved lines."""
+
+    parser: HeaderParser
+    lines: int
+    tracker: TraceTracker = field(default_factory=TraceTracker)
+    partial_anchor: int | None = None  # the record a partial line left open, continued by the next line
+
+
+def _learn_parsers(framed: list[Framed]) -> dict[str, _Stream]:
+    by_stream: dict[str, list[str]] = {}
+    for f in framed:
+        by_stream.setdefault(f.stream, []).append(f.text)
+    return {stream: _Stream(HeaderParser.learn(texts), len(texts)) for stream, texts in by_stream.items()}
+
+
+def _read_lines(framed: list[Framed], streams: dict[str, _Stream]) -> _LineFacts:
     """Split headers, rate severities and attach stack-trace lines to the error that starts them."""
-    tracker = TraceTracker()
-    facts = _LineFacts(messages=[], severity=[], in_trace=[], trace_of={})
-    for i, line in enumerate(lines):
-        if not line.strip():
+    facts = _LineFacts(texts=[f.text for f in framed])
+    for i, f in enumerate(framed):
+        text, stream = f.text, streams[f.stream]
+        if not text.strip():
             facts.messages.append(None)
             facts.severity.append("")
             facts.in_trace.append(False)
             continue  # blank lines neither count nor end a trace (chained Python tracebacks have them)
-        parsed = parser.parse(line)
-        severity = line_severity(parsed.level, parsed.message)
-        anchor = tracker.feed(i, line, bool(parsed.header) or parsed.has_timestamp, severity)
+        parsed = stream.parser.parse(text)
+        severity = ""
+        headed = bool(parsed.header) or parsed.has_timestamp
+        if stream.partial_anchor is not None:  # the rest of a line the collector split
+            anchor = stream.partial_anchor
+        elif headed and (not parsed.message or stream.tracker.continues_headed(parsed.message, parsed.level)):
+            anchor = stream.tracker.anchor  # a frame, or an empty line, under a header of its own
+            if anchor is None:
+                facts.messages.append(None)
+                facts.severity.append("")
+                facts.in_trace.append(False)
+                continue
+        else:
+            severity = line_severity(parsed.level, f"{parsed.message} {parsed.detail}" if parsed.detail
+                                     else parsed.message)
+            anchor = stream.tracker.feed(i, text, headed, severity, parsed.level)
+        stream.partial_anchor = (i if anchor is None else anchor) if f.partial else None
         facts.messages.append(parsed.message)
         facts.in_trace.append(anchor is not None)
         facts.severity.append("" if anchor is not None else severity)
+        if parsed.detail:
+            facts.details[i] = parsed.detail
         if anchor is not None:
             facts.trace_of.setdefault(anchor, []).append(i)
     # Continuation lines that hold a stack trace make an error of the line they follow (an exception under
     # an INFO or WARN line); other continuation lines (the rest of a multi-line message) change nothing.
-    for anchor, trace in list(facts.trace_of.items()):
-        traced = is_stack_trace([lines[j] for j in trace]) or (facts.messages[anchor] or "").startswith("Traceback")
+    for anchor, trace in facts.trace_of.items():
+        traced = is_stack_trace([facts.texts[j] for j in trace]) or (facts.messages[anchor] or "").startswith(
+            "Traceback")
         if traced and SEVERITY_RANK[facts.severity[anchor]] < SEVERITY_RANK["error"]:
             facts.severity[anchor] = "error"
-    # A bare Python traceback is known by its last line (the exception), not by "Traceback (...)".
+    return facts
+
+
+def _name_records(facts: _LineFacts) -> None:
+    """The message a record is mined by, when its first line does not say what happened: a bare Python
+    traceback is known by its last line (the exception); a record whose message is one word (.NET's
+    "fail: Shop.Api.Orders[13]") or ends with a colon (Rust's "thread 'main' panicked at src/main.rs:4:5:")
+    goes on with the message line that follows it; one that is only a location (Node's "/app/server.js:48")
+    is known by the exception line of its trace."""
     for anchor, trace in facts.trace_of.items():
-        if (facts.messages[anchor] or "").startswith("Traceback"):
-            last = lines[trace[-1]].strip()
+        message = facts.messages[anchor] or ""
+        if message.startswith("Traceback"):
+            last = facts.texts[trace[-1]].strip()
             if _PY_EXCEPTION_LINE.match(last):
                 facts.messages[anchor] = last
-    return facts
+            continue
+        words, first = message.split(), facts.texts[trace[0]]
+        indented, frame = first[:1] in (" ", "\t"), is_stack_trace([first])
+        exception = next((facts.texts[j].strip() for j in trace if is_exception_line(facts.texts[j])), "")
+        if exception and (not words or set(mask(message).split()) <= {MASK}):
+            facts.messages[anchor] = exception
+        elif (len(words) <= 1 and indented or message.endswith(":") and not indented) and not frame:
+            facts.messages[anchor] = f"{message} {first.strip()}".strip()
 
 
 def _mine_templates(facts: _LineFacts) -> tuple[LogTemplateMiner, dict[int, list[int]]]:
@@ -180,12 +257,23 @@ def _group_errors(lines: list[str], facts: _LineFacts, group_of: dict[int, int],
                   template_id: dict[int, int]) -> list[ErrorGroup]:
     """Error lines grouped by template and, when they carry a trace, by the exception it ends in;
     worst severity first, then most frequent."""
-    exception_of = {anchor: exception_name([lines[j] for j in [anchor, *trace]])
+    exception_of = {anchor: exception_name([facts.texts[j] for j in [anchor, *trace]])
                     for anchor, trace in facts.trace_of.items()}
+    for i, detail in facts.details.items():  # an exception a structured record carries in a field
+        if i not in exception_of and facts.severity[i]:
+            exception_of[i] = exception_name(detail.split("\n"))
     errors: dict[tuple[int, str], list[int]] = {}
     for i, severity in enumerate(facts.severity):
         if severity and i in group_of:
             errors.setdefault((group_of[i], exception_of.get(i, "")), []).append(i)
+    # Occurrences logged without a trace join the one exception their template is seen with.
+    exceptions: dict[int, set[str]] = {}
+    for gid, exception in errors:
+        if exception:
+            exceptions.setdefault(gid, set()).add(exception)
+    for gid, names in exceptions.items():
+        if len(names) == 1 and (gid, "") in errors:
+            errors[(gid, next(iter(names)))] = sorted(errors[(gid, next(iter(names)))] + errors.pop((gid, "")))
     groups = []
     for (gid, exception), idx in errors.items():
         traced = next((i for i in idx if i in facts.trace_of), None)

@@ -82,11 +82,15 @@ java.lang.IllegalStateException: boom
 \tat a.B.c(B.java:1)
 2024-01-01 00:00:03 INFO tick
 """
+    # The occurrence logged without a trace joins the one exception its template is seen with.
     groups = analyse_log(text).error_groups
-    traced = next(g for g in groups if g.stack_trace)
-    assert traced.lines == [3] and traced.sample_line == 3 and traced.stack_trace == [4, 5]
-    plain = next(g for g in groups if not g.stack_trace)
-    assert plain.lines == [1] and plain.sample_line == 1 and plain.exception == ""
+    assert [(g.lines, g.sample_line, g.stack_trace, g.first_line) for g in groups] == [([1, 3], 3, [4, 5], 1)]
+    assert groups[0].exception == "java.lang.IllegalStateException"
+    # With two different exceptions, each keeps its group, and the plain occurrence keeps its own.
+    text += "2024-01-01 00:00:04 ERROR job 3 failed\njava.io.IOException: disk\n\tat a.B.d(B.java:2)\n"
+    groups = analyse_log(text).error_groups
+    assert sorted((g.lines, g.exception) for g in groups) == [
+        ([1], ""), ([3], "java.lang.IllegalStateException"), ([7], "java.io.IOException")]
 
 
 def test_templates_most_frequent_first_with_one_based_lines():
@@ -149,11 +153,15 @@ def test_repeated_errors_with_varying_numbers_form_one_group():
 def test_severity_from_level_and_from_content():
     assert line_severity("error", "anything") == "error"
     assert line_severity("", "java.lang.NullPointerException at foo") == "error"
-    assert line_severity("info", "Exception in receiveBlock for block blk_1") == "error"
+    # An explicit level is trusted: words raise INFO to a warning at most and leave WARN as it is (only a
+    # stack trace under the line makes an error of it, see test_warning_with_a_stack_trace_is_an_error).
+    assert line_severity("info", "Exception in receiveBlock for block blk_1") == "warning"
     assert line_severity("", "connect to 10.0.0.1 port 22: Connection refused") == "error"
     assert line_severity("info", "connection refused, retrying") == "warning"  # INFO lowers weak words
     assert line_severity("warning", "lease renewal failed, will retry") == "warning"  # WARN is trusted
-    assert line_severity("warning", "java.io.IOException: Broken pipe") == "error"  # strong words raise it
+    assert line_severity("warning", "java.io.IOException: Broken pipe") == "warning"
+    assert line_severity("warning", "SQL Error: 0, SQLState: 08001") == "warning"
+    assert line_severity("debug", "caught IOException, retrying") == ""
     assert line_severity("", "Out of memory: Killed process 4242 (java)") == "critical"
     assert line_severity("", "kernel: nginx invoked oom-killer: gfp_mask=0x201da") == "critical"
     assert line_severity("", "FATAL: password authentication failed for user app") == "critical"
