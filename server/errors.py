@@ -90,7 +90,7 @@ def from_engine_error(exc: Exception) -> APIError:
     if isinstance(exc, TooManySequences):
         return APIError(400, str(exc), param="n", code="invalid_value")
     if isinstance(exc, ValueError):
-        return APIError(400, str(exc), code="invalid_value")
+        return APIError(400, str(exc), param=getattr(exc, "param", None), code="invalid_value")
     log.exception("internal error", exc_info=exc)
     return APIError(500, "The server had an error while processing your request.", code="internal_error")
 

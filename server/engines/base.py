@@ -37,6 +37,14 @@ class QueueFull(EngineError):
         super().__init__(f"The server is busy: {waiting} requests are already waiting. Retry shortly.")
 
 
+class InvalidSamplingParameter(EngineError, ValueError):
+    """A sampling parameter this model cannot take (e.g. a logit_bias token outside its vocabulary)."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(message)
+        self.param = param
+
+
 class TooManySequences(EngineError):
     def __init__(self, n: int, slots: int) -> None:
         super().__init__(f"n={n} exceeds the {slots} parallel sequences this server runs; lower n.")
@@ -50,6 +58,11 @@ class SamplingParams:
     seed: int | None = None
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0
+    # extensions vLLM and llama.cpp's server accept: 0 / 0.0 / 1.0 switch them off
+    top_k: int = 0
+    min_p: float = 0.0
+    repetition_penalty: float = 1.0
+    logit_bias: tuple[tuple[int, float], ...] = ()  # (token id, bias added to its logit); -100 bans, 100 forces
     logprobs: int | None = None  # None: none; k >= 0: the chosen token's logprob and the top k alternatives
     grammar: str | None = None  # GBNF grammar constraining the output (llama.cpp engines)
 

@@ -1,5 +1,5 @@
-"""Per-sequence sampling with llama.cpp's sampler API: a chain (penalties, temperature, top-p, seeded dist,
-or greedy) and, when the output is constrained, a grammar sampler kept beside the chain.
+"""Per-sequence sampling with llama.cpp's sampler API: a chain (logit bias, penalties, temperature, top-k,
+top-p, min-p, seeded dist, or greedy) and, when the output is constrained, a grammar sampler kept beside the chain.
 
 With a grammar it does what llama.cpp's common sampler does: sample without the grammar, check that one
 token against it, and only when the grammar refuses it apply the grammar to the whole vocabulary and sample
@@ -14,7 +14,9 @@ import random
 import llama_cpp
 import numpy as np
 
-from .base import SamplingParams
+from .base import InvalidSamplingParameter, SamplingParams
+
+_PENALTY_WINDOW = 4096  # generated tokens the penalties look back over when max_tokens is not set
 
 _TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
 
@@ -52,6 +54,14 @@ class CandidateBuffers:
         return self.all
 
 
+def _logit_bias(bias: tuple[tuple[int, float], ...], n_vocab: int):
+    for token, _ in bias:
+        if not 0 <= token < n_vocab:
+            raise InvalidSamplingParameter(
+                "logit_bias", f"logit_bias: token id {token} is not in this model's vocabulary (0 to {n_vocab - 1})")
+    return (llama_cpp.llama_logit_bias * len(bias))(*(llama_cpp.llama_logit_bias(t, b) for t, b in bias))
+
+
 class SequenceSampler:
     def __init__(self, vocab, n_vocab: int, params: SamplingParams, index: int) -> None:
         self.grammar = None
@@ -61,15 +71,25 @@ class SequenceSampler:
                 raise ValueError("the output grammar could not be compiled")
         self.chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
         add = lambda s: llama_cpp.llama_sampler_chain_add(self.chain, s)
-        if params.presence_penalty or params.frequency_penalty:
-            add(llama_cpp.llama_sampler_init_penalties(n_vocab, 64, 1.0, params.frequency_penalty,
-                                                       params.presence_penalty))
+        if params.logit_bias:
+            bias = _logit_bias(params.logit_bias, n_vocab)
+            add(llama_cpp.llama_sampler_init_logit_bias(n_vocab, len(bias), bias))
+        if params.presence_penalty or params.frequency_penalty or params.repetition_penalty != 1.0:
+            # over the whole answer, as OpenAI's and vLLM's penalties are (llama.cpp's default window is 64 tokens)
+            window = params.max_tokens or _PENALTY_WINDOW
+            add(llama_cpp.llama_sampler_init_penalties(n_vocab, window, params.repetition_penalty,
+                                                       params.frequency_penalty, params.presence_penalty))
         if params.temperature <= 0.0:
             add(llama_cpp.llama_sampler_init_greedy())
         else:
+            # Hugging Face's order: temperature, then top-k, top-p, min-p on the tempered distribution
             add(llama_cpp.llama_sampler_init_temp(params.temperature))
+            if params.top_k > 0:
+                add(llama_cpp.llama_sampler_init_top_k(params.top_k))
             if params.top_p < 1.0:
                 add(llama_cpp.llama_sampler_init_top_p(params.top_p, 1))
+            if params.min_p > 0.0:
+                add(llama_cpp.llama_sampler_init_min_p(params.min_p, 1))
             seed = params.seed if params.seed is not None else random.getrandbits(32)
             # each of a request's n sequences gets its own reproducible stream of randomness
             add(llama_cpp.llama_sampler_init_dist((seed + index * 0x9E3779B1) & 0xFFFFFFFF))

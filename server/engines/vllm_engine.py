@@ -100,6 +100,8 @@ class VLLMEngine(Engine):
         return SamplingParams(
             n=request.n, temperature=p.temperature, top_p=p.top_p, seed=p.seed,
             presence_penalty=p.presence_penalty, frequency_penalty=p.frequency_penalty,
+            top_k=p.top_k if p.top_k > 0 else -1, min_p=p.min_p, repetition_penalty=p.repetition_penalty,
+            logit_bias=dict(p.logit_bias) or None,
             max_tokens=p.max_tokens if p.max_tokens is not None else self.n_ctx - len(request.prompt),
             logprobs=p.logprobs, prompt_logprobs=request.prompt_logprobs, detokenize=False, **extra)
 

@@ -127,7 +127,11 @@ class _SamplingFields(_Request):
     stream: bool = False
     stream_options: StreamOptions | None = None  # read only when streaming, ignored otherwise
     user: str | None = None
-    logit_bias: dict[str, float] | None = None
+    logit_bias: dict[str, Annotated[float, Field(ge=-100.0, le=100.0)]] | None = None
+    # extensions that vLLM and llama.cpp's server accept (Open WebUI and others send them): 0 / 0.0 / 1.0 = off
+    top_k: Annotated[int, Field(ge=-1)] | None = None  # -1 (vLLM) or 0 (llama.cpp): off
+    min_p: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    repetition_penalty: Annotated[float, Field(gt=0.0, le=2.0)] | None = None
 
     def stop_list(self) -> list[str]:
         if self.stop is None:
@@ -138,11 +142,15 @@ class _SamplingFields(_Request):
     def include_usage(self) -> bool:
         return bool(self.stream and self.stream_options and self.stream_options.include_usage)
 
+    def logit_bias_pairs(self) -> tuple[tuple[int, float], ...]:
+        """``logit_bias`` as (token id, bias); the ids are this model's (as with vLLM), not tiktoken's."""
+        return tuple((int(token), bias) for token, bias in (self.logit_bias or {}).items())
+
     @model_validator(mode="after")
-    def _no_logit_bias(self):
-        if self.logit_bias:  # changing token odds silently unapplied would be a wrong answer, not a missing extra
-            raise FieldError("logit_bias", "'logit_bias' is not supported by this server; send it empty or leave "
-                                           "it out")
+    def _logit_bias_keys(self):
+        for token in self.logit_bias or {}:
+            if not token.strip().lstrip("-").isdigit():
+                raise FieldError("logit_bias", f"logit_bias keys are token ids; {token!r} is not an integer")
         return self
 
 

@@ -22,6 +22,10 @@ def sampling_params(body, *, max_tokens: int | None, logprobs: int | None, gramm
         seed=body.seed,
         presence_penalty=body.presence_penalty,
         frequency_penalty=body.frequency_penalty,
+        top_k=max(body.top_k or 0, 0),
+        min_p=body.min_p or 0.0,
+        repetition_penalty=1.0 if body.repetition_penalty is None else body.repetition_penalty,
+        logit_bias=body.logit_bias_pairs(),
         logprobs=logprobs,
         grammar=grammar,
     )

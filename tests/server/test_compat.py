@@ -185,7 +185,9 @@ def test_content_type_is_not_required(llm_server):
 
 
 @pytest.mark.parametrize("kwargs, param", [
-    ({"logit_bias": {"1000": -100}}, "logit_bias"),
+    ({"logit_bias": {"hello": -100}}, "logit_bias"),
+    ({"logit_bias": {"10000000": -100}}, "logit_bias"),
+    ({"logit_bias": {"1000": -101}}, "logit_bias"),
     ({"modalities": ["text", "audio"]}, "modalities"),
     ({"audio": {"voice": "alloy", "format": "wav"}}, "audio"),
     ({"messages": [{"role": "user", "content": [
