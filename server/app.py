@@ -1,4 +1,4 @@
-"""The FastAPI application: routes, error handlers, API-key check, body-size limit, request metrics."""
+"""The FastAPI application: routes, error handlers, API-key check, body-size limit, request metrics, CORS."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import re
 import uuid
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import errors
@@ -130,4 +131,7 @@ def create_app(settings: Settings, registry: ModelRegistry | None = None) -> Fas
     for module in (chat, completions, embeddings, models, system):
         app.include_router(module.router)
     app.add_middleware(_Guard, settings=settings, metrics=metrics)
+    if settings.cors_origins:  # outermost: a browser's preflight carries no API key
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["*"], expose_headers=["x-request-id"], max_age=600)
     return app

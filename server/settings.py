@@ -26,17 +26,19 @@ class Settings(BaseSettings):
     queue_size: int = Field(64, ge=0, description="requests allowed to wait for a slot; more get 503")
     kv_unified: bool = False
     api_key: str | None = None
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = 16 * 1024 * 1024
     log_level: str = "info"
 
     @classmethod
-    def _split_models(cls, value):
+    def _split_list(cls, value):
         if isinstance(value, str):
             return [m.strip() for m in value.split(",") if m.strip()]
         return value
 
     def model_post_init(self, __context) -> None:
-        self.models = self._split_models(self.models)
+        self.models = self._split_list(self.models)
+        self.cors_origins = self._split_list(self.cors_origins)
 
 
 def parse_args(argv: list[str] | None = None) -> Settings:
@@ -59,6 +61,13 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     p.add_argument("--queue-size", type=int)
     p.add_argument("--kv-unified", action="store_true", default=None)
     p.add_argument("--api-key", help="require 'Authorization: Bearer KEY' (env ALETHEIA_API_KEY)")
+    p.add_argument(
+        "--cors-origin",
+        dest="cors_origins",
+        action="append",
+        metavar="ORIGIN",
+        help="let browser pages from ORIGIN call the API (repeatable; '*' for any; env ALETHEIA_CORS_ORIGINS)",
+    )
     p.add_argument("--max-body-bytes", type=int)
     p.add_argument("--log-level")
     args = {k: v for k, v in vars(p.parse_args(argv)).items() if v is not None}

@@ -45,7 +45,8 @@ def tight_server(tmp_path_factory, trained_models_dir):
     log = tmp_path_factory.mktemp("tight") / "server.log"
     with ServerProcess(
         extra_args=["--parallel", "1", "--queue-size", "1", "--api-key", API_KEY, "--ctx-size", "2048",
-                    "--models-dir", str(trained_models_dir), "--max-body-bytes", "100000"],
+                    "--models-dir", str(trained_models_dir), "--max-body-bytes", "100000",
+                    "--cors-origin", "http://localhost:3000"],
         log_path=log,
     ) as srv:
         yield srv

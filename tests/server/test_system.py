@@ -169,3 +169,20 @@ def test_prometheus_text_is_parseable(llm_server):
     bad = [ln for ln in text.splitlines() if ln and not ln.startswith("#")
            and not re.match(r"^[a-zA-Z_:][\w:]*(\{.*\})? [-+0-9.eEinfNa]+$", ln)]
     assert not bad, bad[:3]
+
+
+def test_cors_is_opt_in_and_preflight_needs_no_key(llm_server, tight_server):
+    origin = {"Origin": "http://localhost:3000"}
+    preflight = {**origin, "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization,content-type"}
+    r = httpx.options(f"{tight_server.base_url}/chat/completions", headers=preflight, timeout=30)
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "http://localhost:3000"
+    r = httpx.get(f"{tight_server.base_url}/models", headers={**origin, "Authorization": "Bearer test-key-123"},
+                  timeout=30)
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert "x-request-id" in r.headers["access-control-expose-headers"]
+    r = httpx.get(f"{tight_server.base_url}/models", headers={"Origin": "http://evil.example",
+                                                               "Authorization": "Bearer test-key-123"}, timeout=30)
+    assert "access-control-allow-origin" not in r.headers, "only the configured origin"
+    r = httpx.get(f"{llm_server.base_url}/models", headers=origin, timeout=30)
+    assert r.status_code == 200 and "access-control-allow-origin" not in r.headers, "off unless configured"
