@@ -13,7 +13,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from . import compose, dockerfile, kubernetes, nginx, syntax, systemd
+from . import compose, dockerfile, kubernetes, nginx, syntax, systemd, templates
 from .findings import RULES, SEVERITY_ORDER, Fix, Lines, Rule, Span, StaticFinding, TextEdit, finding, rule
 from .yaml_nodes import YamlSyntaxError, compose_documents
 
@@ -224,9 +224,25 @@ def _analyse_yaml(kind: str, text: str) -> tuple[str, list[StaticFinding]]:
     try:
         docs = compose_documents(text)
     except YamlSyntaxError as e:
+        if templates.has_actions(text):
+            return _analyse_template(kind, text)
         return kind, [syntax.yaml_error(lines, e.message, e.line, e.col)]
+    if templates.has_control_lines(text):
+        return _analyse_template(kind, text)
     if kind != "compose" and any(kubernetes.is_manifest(d) for d in docs):
         return "kubernetes", kubernetes.analyse_manifests(docs)
     if kind == "compose" or (len(docs) == 1 and compose.is_compose(docs[0])):
         return "compose", [f for d in docs for f in compose.analyse_compose(d)]
+    return kind, []
+
+
+def _analyse_template(kind: str, text: str) -> tuple[str, list[StaticFinding]]:
+    """A Helm/Go-templated manifest is not YAML until it is rendered: blank its actions out and judge
+    only what the text itself sets; if even that does not parse, say nothing rather than guess."""
+    try:
+        docs = compose_documents(templates.neutralise(text))
+    except YamlSyntaxError:
+        return ("kubernetes" if templates.looks_like_manifest(text) else kind), []
+    if any(kubernetes.is_manifest(d) for d in docs):
+        return "kubernetes", kubernetes.analyse_manifests(docs, template=True)
     return kind, []

@@ -12,12 +12,20 @@ _SECRET_NAME = re.compile(
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 # Suffixes that point at a secret instead of holding it.
+# Suffixes that point at a secret, or configure how one is handled (TOKEN_EXPIRY, PASSWORD_MIN_LENGTH),
+# instead of holding it.
 _SECRET_REFERENCE_SUFFIX = re.compile(
-    r"[_\-.](?:file|path|env|name|ref|id|dir|length|len|ttl|url|header)$", re.IGNORECASE
+    r"[_\-.](?:file|path|env|name|ref|id|dir|length|len|ttl|url|uri|header|expiry|expires|expiration"
+    r"|timeout|lifetime|max[_\-]?age|age|interval|seconds|secs|minutes|hours|days|size|count|min|max"
+    r"|enabled?|disabled?|required|mode|type|algorithm|alg|policy|method|rotation|dummy|prefix|version"
+    r"|issuer|audience|endpoint|host|port|scopes?|provider|backend|store|location)$",
+    re.IGNORECASE,
 )
+# Values that are no credential: references to one ($VAR, ${VAR}, $(VAR), <...>), placeholders and
+# booleans (MYSQL_ALLOW_EMPTY_PASSWORD=yes, SECRET_KEY_BASE_DUMMY=1).
 _PLACEHOLDER = re.compile(
     r"^(?:\$\{?[A-Za-z_][A-Za-z0-9_]*.*\}?|\$\(.*\)|<[^>]*>|changeme|xxx+|\*+|none|null|"
-    r"true|false|)$",
+    r"true|false|yes|no|on|off|0|1|enabled|disabled|)$",
     re.IGNORECASE,
 )
 

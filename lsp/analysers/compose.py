@@ -134,7 +134,10 @@ def _analyse_service(name: str, key: ScalarNode, svc: MappingNode) -> list[Stati
     for port in seq(get(svc, "ports")):
         out += _check_port(name, port)
     out += _check_environment(get(svc, "environment"))
-    if get(svc, "restart") is None and get(get(svc, "deploy"), "restart_policy") is None:
+    # A service with neither image nor build is completed elsewhere: by the file this one overrides
+    # (compose.override.yaml, `-f` overlays) or through `extends`. What it leaves out is not missing.
+    complete = get(svc, "extends") is None and (image is not None or get(svc, "build") is not None)
+    if complete and get(svc, "restart") is None and get(get(svc, "deploy"), "restart_policy") is None:
         out.append(
             finding(
                 R_RESTART,
@@ -184,6 +187,15 @@ def _container_ports(spec: str) -> list[int]:
     return [int(spec)] if spec.isdigit() else []
 
 
+_VARIABLE = re.compile(r"\$\{\w+(?:(:?-)([^}]*)|:?[?+][^}]*)?\}|\$\w+")
+
+
+def _interpolate(value: str) -> str:
+    """``${VAR:-default}`` as its default; any other variable as 65535, a port no database uses, so an
+    unknown address is never taken for 0.0.0.0 while an unknown host port still counts as published."""
+    return _VARIABLE.sub(lambda m: m.group(2) if m.group(1) else "65535", value)
+
+
 def _check_port(service: str, port: Node) -> list[StaticFinding]:
     if isinstance(port, MappingNode):  # long syntax
         target = scalar(get(port, "target")) or ""
@@ -202,7 +214,8 @@ def _check_port(service: str, port: Node) -> list[StaticFinding]:
     value = scalar(port)
     if value is None:
         return []
-    m = _PORT.match(value.strip())
+    resolved = _interpolate(value.strip())
+    m = _PORT.match(resolved)
     if not m:
         return []
     dbs = [p for p in _container_ports(m.group("container")) if p in DATABASE_PORTS]
@@ -211,7 +224,12 @@ def _check_port(service: str, port: Node) -> list[StaticFinding]:
         return []
     span = span_of(port)
     fix = None
-    if m.group("host") is not None and isinstance(port, ScalarNode) and span.line == span.end_line:
+    if (
+        m.group("host") is not None
+        and resolved == value.strip()
+        and isinstance(port, ScalarNode)
+        and span.line == span.end_line
+    ):
         quote = 1 if port.style in ("'", '"') else 0
         if ip:
             start = span.col + quote

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from yaml.nodes import MappingNode, Node
+import re
+
+from yaml.nodes import MappingNode, Node, SequenceNode
 
 from .common import has_url_credentials, image_tag_problem, is_literal_secret
 from .findings import Fix, Span, StaticFinding, TextEdit, finding, rule
@@ -125,51 +127,89 @@ _DANGEROUS_CAPS = {
 }
 
 
+# Component configs, kubeconfigs and kustomize files carry apiVersion/kind but are read by a tool, never
+# stored by the API server: they have no metadata.name and no namespace to set.
+_CONFIG_GROUP = re.compile(
+    r"^(?:[\w.-]*\.)?config\.k8s\.io/|^(?:kubeadm\.k8s\.io|kind\.x-k8s\.io|audit\.k8s\.io"
+    r"|apiserver\.k8s\.io|k3d\.io|eksctl\.io|ctlptl\.dev)/"
+)
+
+
 def is_manifest(doc: Node) -> bool:
     return (
         isinstance(doc, MappingNode) and get(doc, "apiVersion") is not None and get(doc, "kind") is not None
     )
 
 
-def analyse_manifests(docs: list[Node]) -> list[StaticFinding]:
+def analyse_manifests(docs: list[Node], *, template: bool = False) -> list[StaticFinding]:
+    """Findings of every object in ``docs``. ``template``: the documents come from a Helm/Go template
+    with its actions blanked out, so only what the text sets is judged, never what it leaves out."""
     out: list[StaticFinding] = []
+    seen: set[int] = set()  # an object reached twice through aliases is analysed once
     for doc in docs:
         if is_manifest(doc):
-            out += _analyse_object(doc)
+            out += _analyse_object(doc, seen, template=template)
     return out
 
 
-def _analyse_object(doc: Node) -> list[StaticFinding]:
+def _is_config_file(doc: Node, kind: str) -> bool:
+    api = scalar(get(doc, "apiVersion")) or ""
+    return bool(_CONFIG_GROUP.match(api)) or (api == "v1" and kind == "Config")
+
+
+def _pod_spec(doc: Node, kind: str) -> Node | None:
+    tpath = _TEMPLATE_PATHS.get(kind)
+    if tpath:
+        pod = path(doc, *tpath)
+    else:  # custom workloads (Argo Rollout, OpenShift DeploymentConfig, ...) embed a pod template too
+        pod = path(doc, "spec", "template", "spec")
+        if not isinstance(get(pod, "containers"), SequenceNode):
+            return None
+    return pod if isinstance(pod, MappingNode) else None
+
+
+def _analyse_object(doc: Node, seen: set[int], *, template: bool) -> list[StaticFinding]:
+    if id(doc) in seen:
+        return []
+    seen.add(id(doc))
     kind = scalar(get(doc, "kind")) or ""
     out: list[StaticFinding] = []
     if kind.endswith("List"):
         for item in seq(get(doc, "items")):
             if is_manifest(item):
-                out += _analyse_object(item)
+                out += _analyse_object(item, seen, template=template)
         return out
+    if _is_config_file(doc, kind):
+        return out
+    # A strategic-merge patch (kustomize) names the object and the fields it changes: a workload none of
+    # whose containers has an image cannot be created, so it is a patch and its gaps are not defects.
+    pod = _pod_spec(doc, kind)
+    patch = kind in _TEMPLATE_PATHS and not any(
+        get(c, "image") is not None for c in seq(get(pod, "containers"))
+    )
+    complete = not (template or patch)
     meta = get_pair(doc, "metadata")
     kind_node = get_pair(doc, "kind")
-    if meta is None or (get(meta[1], "name") is None and get(meta[1], "generateName") is None):
+    if not template and (
+        meta is None or (get(meta[1], "name") is None and get(meta[1], "generateName") is None)
+    ):
         where = span_of(meta[0]) if meta else span_of(kind_node[0])
         out.append(finding(R_NAME, f"This {kind} has no metadata.name.", where))
-    if kind in _NAMESPACED and meta is not None and get(meta[1], "namespace") is None:
+    if complete and kind in _NAMESPACED and meta is not None and get(meta[1], "namespace") is None:
+        name = scalar(get(meta[1], "name")) or scalar(get(meta[1], "generateName")) or "?"
         out.append(
             finding(
                 R_NAMESPACE,
-                f"{kind} `{scalar(get(meta[1], 'name')) or '?'}` has no metadata.namespace: "
-                "it goes wherever the current kubectl context points.",
+                f"{kind} `{name}` has no metadata.namespace: it goes wherever the current kubectl context points.",
                 span_of(meta[0]),
             )
         )
-    tpath = _TEMPLATE_PATHS.get(kind)
-    if tpath:
-        pod = path(doc, *tpath)
-        if isinstance(pod, MappingNode):
-            out += _analyse_pod(pod, batch=kind in _BATCH)
+    if pod is not None:
+        out += _analyse_pod(pod, batch=kind in _BATCH, complete=complete)
     return out
 
 
-def _analyse_pod(pod: Node, *, batch: bool) -> list[StaticFinding]:
+def _analyse_pod(pod: Node, *, batch: bool, complete: bool) -> list[StaticFinding]:
     out = []
     for key in ("hostNetwork", "hostPID", "hostIPC"):
         pair = get_pair(pod, key)
@@ -194,10 +234,14 @@ def _analyse_pod(pod: Node, *, batch: bool) -> list[StaticFinding]:
                 )
             )
     pod_sc = get(pod, "securityContext")
+    # A pod that is not restarted (restartPolicy Never/OnFailure) runs to completion, like a Job's.
+    batch = batch or (scalar(get(pod, "restartPolicy")) or "") in ("Never", "OnFailure")
     for c in seq(get(pod, "containers")):
-        out += _analyse_container(c, pod_sc, probes=not batch)
+        out += _analyse_container(c, pod_sc, probes=not batch, complete=complete)
     for c in seq(get(pod, "initContainers")):
-        out += _analyse_container(c, pod_sc, probes=False)
+        out += _analyse_container(c, pod_sc, probes=False, complete=complete)
+    for c in seq(get(pod, "ephemeralContainers")):  # no resources or probes allowed: judge what is set
+        out += _analyse_container(c, pod_sc, probes=False, complete=False)
     return out
 
 
@@ -214,13 +258,19 @@ def _to_false(pair) -> Fix:
     return Fix(f"Set {pair[0].value}: false", (TextEdit(span_of(pair[1]), "false"),))
 
 
-def _analyse_container(c: Node, pod_sc: Node | None, *, probes: bool) -> list[StaticFinding]:
+def _analyse_container(
+    c: Node, pod_sc: Node | None, *, probes: bool, complete: bool = True
+) -> list[StaticFinding]:
+    """Rules of one container. ``complete`` is False where the spec may be finished elsewhere (a patch,
+    a template, an ephemeral container): then only what is set is judged. A container without an image
+    is such a fragment too, since the API server requires one."""
     if not isinstance(c, MappingNode):
         return []
     out = []
     name = scalar(get(c, "name")) or "?"
     anchor = _container_anchor(c)
     image = get(c, "image")
+    complete = complete and image is not None
     problem = image_tag_problem(scalar(image) or "") if image is not None else None
     if problem:
         what = "the `latest` tag" if problem == "latest" else "no tag (so `latest`)"
@@ -233,16 +283,18 @@ def _analyse_container(c: Node, pod_sc: Node | None, *, probes: bool) -> list[St
             )
         )
     res = get(c, "resources")
-    if get(res, "requests") is None:
+    # A limit without a request sets the request to the limit, so either one places the container.
+    unrequested = [r for r in ("cpu", "memory") if path(res, "requests", r) is None and path(res, "limits", r) is None]
+    if complete and unrequested:
         out.append(
             finding(
                 R_REQUESTS,
-                f"Container `{name}` has no resources.requests: the scheduler assumes it "
-                "needs nothing and may overpack the node.",
+                f"Container `{name}` has no {' or '.join(unrequested)} request (resources.requests): "
+                "the scheduler assumes it needs nothing and may overpack the node.",
                 anchor,
             )
         )
-    if path(res, "limits", "memory") is None:
+    if complete and path(res, "limits", "memory") is None:
         out.append(
             finding(
                 R_LIMITS,
@@ -262,7 +314,7 @@ def _analyse_container(c: Node, pod_sc: Node | None, *, probes: bool) -> list[St
                 _to_false(priv),
             )
         )
-    out += _check_user(c, sc, pod_sc, name, anchor)
+    out += _check_user(c, sc, pod_sc, name, anchor, complete)
     ape = get_pair(sc, "allowPrivilegeEscalation")
     if ape and is_true(ape[1]):
         out.append(
@@ -273,7 +325,7 @@ def _analyse_container(c: Node, pod_sc: Node | None, *, probes: bool) -> list[St
                 _to_false(ape),
             )
         )
-    elif ape is None:
+    elif ape is None and complete:
         out.append(
             finding(
                 R_ESCALATION,
@@ -307,7 +359,7 @@ def _analyse_container(c: Node, pod_sc: Node | None, *, probes: bool) -> list[St
                     span_of(value[1]),
                 )
             )
-    if probes:
+    if probes and complete:
         if get(c, "livenessProbe") is None:
             out.append(
                 finding(
@@ -329,7 +381,7 @@ def _analyse_container(c: Node, pod_sc: Node | None, *, probes: bool) -> list[St
 
 
 def _check_user(
-    c: Node, sc: Node | None, pod_sc: Node | None, name: str, anchor: Span
+    c: Node, sc: Node | None, pod_sc: Node | None, name: str, anchor: Span, complete: bool
 ) -> list[StaticFinding]:
     def effective(key: str) -> tuple[Node, Node] | None:
         return get_pair(sc, key) or get_pair(pod_sc, key)
@@ -341,6 +393,8 @@ def _check_user(
     if non_root is not None and is_true(non_root[1]):
         return []
     if user is not None and (scalar(user[1]) or "").isdigit():
+        return []
+    if not complete and not (non_root is not None and is_false(non_root[1])):
         return []
     where = span_of(non_root[0]) if non_root is not None and is_false(non_root[1]) else anchor
     return [

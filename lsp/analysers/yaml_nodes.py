@@ -63,11 +63,38 @@ def span_of(node: Node) -> Span:
     return Span(s.line, s.column, e.line, e.column)
 
 
+_MAX_MERGE_DEPTH = 32
+
+
 def items(node: Node | None) -> Iterator[tuple[ScalarNode, Node]]:
-    """Key/value pairs of a mapping node whose keys are scalars (others skipped)."""
-    if isinstance(node, MappingNode):
-        for k, v in node.value:
-            if isinstance(k, ScalarNode):
+    """Key/value pairs of a mapping node whose keys are scalars (others skipped), merge keys applied:
+    ``<<: *base`` (or ``<<: [*a, *b]``) adds the keys of the merged mappings that the node does not set
+    itself, earlier sources first, as YAML 1.1 and Compose read them. Each merged node is expanded once,
+    so aliases cannot blow up."""
+    yield from _items(node, set(), 0)
+
+
+def _items(node: Node | None, expanded: set[int], depth: int) -> Iterator[tuple[ScalarNode, Node]]:
+    if not isinstance(node, MappingNode):
+        return
+    merges: list[Node] = []
+    seen: set[str] = set()
+    for k, v in node.value:
+        if isinstance(k, ScalarNode):
+            if k.value == "<<" and k.style in (None, ""):  # a plain (unquoted) <<: a merge key
+                merges.extend(v.value if isinstance(v, SequenceNode) else [v])
+                continue
+            seen.add(k.value)
+            yield k, v
+    if depth >= _MAX_MERGE_DEPTH:
+        return
+    for source in merges:
+        if not isinstance(source, MappingNode) or id(source) in expanded:
+            continue
+        expanded.add(id(source))
+        for k, v in _items(source, expanded, depth + 1):
+            if k.value not in seen:
+                seen.add(k.value)
                 yield k, v
 
 

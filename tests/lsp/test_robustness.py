@@ -15,6 +15,12 @@ from lsp.analysers.findings import split_lines
 
 from .test_rules import CASES, COMPOSE_OK, DOCKER_OK, K8S_OK_DOC, NGINX_OK, SERVICE_OK
 
+# each level merges nine copies of the one before: 9**8 keys if merges were expanded naively
+MERGE_BOMB = (
+    "x0: &m0 {image: 'a:1', restart: always}\n"
+    + "".join(f"x{i}: &m{i} {{<<: [{', '.join([f'*m{i - 1}'] * 9)}]}}\n" for i in range(1, 9))
+    + "services:\n  s:\n    <<: *m8\n"
+)
 PATHS = [
     "Dockerfile",
     "deploy.yaml",
@@ -126,6 +132,19 @@ def test_binary_content_is_not_analysed():
         ("&a [*a, *a]\nb: *a\n", "a.yaml"),
         ("a: &x [1]\nb: *x\n" + "c: [*x, *x, *x, *x]\n" * 100, "a.yaml"),
         ("!!python/object:os.system x", "a.yaml"),
+        (MERGE_BOMB, "compose.yaml"),
+        ("a: &a {<<: *a}\n", "compose.yaml"),
+        ("x0: &m0 {a: 1}\n" + "".join(f"x{i}: &m{i} {{<<: *m{i - 1}}}\n" for i in range(1, 200)), "a.yaml"),
+        ("\ufeff", "Dockerfile"),
+        ("\ufeff\ufeffFROM a\n", "Dockerfile"),
+        ("FROM a\nRUN <<EOF\napt-get install x\n", "Dockerfile"),
+        ("FROM a\nRUN <<A <<B\nA\n", "Dockerfile"),
+        ("apiVersion: v1\nkind: Pod\nmetadata: {name: {{ x }}\n", "templates/p.yaml"),
+        ("{{", "a.yaml"),
+        ("}}\n{{- if }}\n", "a.yaml"),
+        ("server { return 301 $uri; }", "nginx.conf"),
+        ('"', "nginx.conf"),
+        ("[Service]\nExecStart=/bin/a \\\n# c \\\n", "a.service.d/x.conf"),
     ],
 )
 def test_nasty_inputs(text, path):
@@ -176,3 +195,4 @@ def test_yaml_kind_is_refined_by_content():
     assert analyse(K8S_OK_DOC, "anything.yaml").kind == "kubernetes"
     assert analyse(COMPOSE_OK, "stack.yml").kind == "compose"
     assert analyse("a: 1\n", "values.yaml").kind == "yaml"
+
