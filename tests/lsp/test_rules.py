@@ -170,6 +170,16 @@ CASES: dict[str, tuple[str, str, str]] = {
     "DF015": ("Dockerfile", docker("COPY . .", "COPPY . ."), DOCKER_OK),
     "DF016": ("Dockerfile", "RUN echo hi\n" + DOCKER_OK, "ARG V=3.12\n" + DOCKER_OK),
     "DF017": ("Dockerfile", docker("WORKDIR /app", "WORKDIR app"), DOCKER_OK),
+    "DF018": (
+        "Dockerfile",
+        docker("COPY . .", "RUN apk add curl"),
+        docker("COPY . .", "RUN apk add --no-cache curl"),
+    ),
+    "DF019": (
+        "Dockerfile",
+        docker("COPY . .", "RUN curl -fsSL https://example.com/install.sh | sh"),
+        docker("COPY . .", "RUN set -o pipefail && curl -fsSL https://example.com/install.sh | sh"),
+    ),
     "K8S001": ("d.yaml", k8s("            requests: {cpu: 100m, memory: 64Mi}\n", ""), K8S_OK_DOC),
     "K8S002": ("d.yaml", k8s("{memory: 128Mi}", "{cpu: 1}"), K8S_OK_DOC),
     "K8S003": (
@@ -400,6 +410,7 @@ def test_fixes_are_offered_where_certain():
         "DF008",
         "DF010",
         "DF014",
+        "DF018",
         "K8S004",
         "K8S006",
         "DC001",
