@@ -113,10 +113,9 @@ def detect_kind(path: str = "", text: str = "", language_id: str = "") -> str:
     if (
         lang == "nginx"
         or name == "nginx.conf"
-        or "/sites-available/" in lowered_path
-        or "/sites-enabled/" in lowered_path
+        or re.search(r"(?:^|/)sites-(?:available|enabled)/", lowered_path)
         or name.endswith(".nginx")
-        or ("/nginx/" in lowered_path and name.endswith(".conf"))
+        or (re.search(r"(?:^|/)nginx/", lowered_path) and name.endswith((".conf", ".conf.template")))
     ):
         return "nginx"
     if lang == "json" or name.endswith(".json"):
@@ -127,7 +126,7 @@ def detect_kind(path: str = "", text: str = "", language_id: str = "") -> str:
         return "compose"
     if lang in ("yaml", "dockercompose") or name.endswith(_YAML_EXT):
         return "yaml"  # refined to kubernetes/compose by content in analyse()
-    if name.endswith(".conf") and nginx.looks_like_nginx(text):
+    if name.endswith((".conf", ".conf.template")) and nginx.looks_like_nginx(text):
         return "nginx"
     # No telling name: sniff the content.
     if _DOCKERFILE_START.match(text):

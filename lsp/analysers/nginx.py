@@ -54,12 +54,22 @@ R_CIPHERS = rule(
     "ssl_ciphers enables weak ciphers (RC4, DES, 3DES, MD5, NULL, EXPORT).",
 )
 R_SYNTAX = rule("NGX009", "nginx/syntax", "error", "nginx would refuse to load this configuration.")
+R_CRLF = rule(
+    "NGX010",
+    "nginx/crlf-injection",
+    "warning",
+    "`$uri` (decoded, so it can hold a line break) in a header, redirect or proxied request: CRLF injection.",
+)
 
 _OLD_PROTOCOLS = {"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"}
 _WEAK_CIPHER = re.compile(
     r"(?:^|:)(?!!)\+?(?:[\w-]*-)?(RC4|DES|3DES|MD5|NULL|EXPORT|aNULL|eNULL)(?:[\w-]*)(?=:|$)", re.IGNORECASE
 )
 _BLOCKS_WITH_HEADERS = {"http", "server", "location", "if"}
+# Directives whose arguments become response headers, a redirect's Location or the proxied request line,
+# and the index of the first argument that does.
+_HEADER_ARGS = {"return": 0, "rewrite": 1, "add_header": 1, "proxy_set_header": 1, "proxy_pass": 0}
+_DECODED_URI = re.compile(r"\$\{?(uri|document_uri)\b\}?")
 
 
 def looks_like_nginx(text: str) -> bool:
@@ -80,7 +90,9 @@ def looks_like_nginx(text: str) -> bool:
 
 
 def parse_nginx(text: str) -> dict:
-    """crossplane's payload for ``text`` (no includes followed; context checked only for whole configs)."""
+    """crossplane's payload for ``text`` (no includes followed; context checked only for whole configs),
+    plus ``last_token_line``: the 1-based line of the last token its lexer kept, when text follows the
+    last ``;`` or ``}`` (None otherwise)."""
     whole_config = bool(re.search(r"^\s*(?:http|events)\s*\{", text, re.MULTILINE))
     fd, name = tempfile.mkstemp(suffix=".conf", prefix="aletheia-nginx-")
     try:
@@ -89,6 +101,14 @@ def parse_nginx(text: str) -> dict:
         payload = crossplane.parse(
             name, single=True, catch_errors=True, check_ctx=whole_config, check_args=True, comments=False
         )
+        payload["last_token_line"] = None  # nothing after the last terminator: nothing dropped
+        tail = text[max(text.rfind(";"), text.rfind("}")) + 1 :]
+        if not payload.get("errors") and any(
+            ln.strip() and not ln.strip().startswith("#") for ln in tail.splitlines()
+        ):  # text after the last terminator: where the lexer stopped tells what it dropped
+            payload["last_token_line"] = 0
+            for _token, line, _quoted in crossplane.lex(name):
+                payload["last_token_line"] = line
     finally:
         os.unlink(name)
     for err in payload.get("errors", []):
@@ -108,14 +128,46 @@ def analyse_nginx(text: str) -> list[StaticFinding]:
         msg = re.sub(r" in \S*aletheia-nginx-\S*?:\d+$", "", str(e))
         return [finding(R_SYNTAX, msg, lines.whole(min(line, len(lines) - 1)))]
     out: list[StaticFinding] = []
+    last = _last_content_line(lines)
     for err in payload.get("errors", []):
-        line = max((err.get("line") or 1) - 1, 0)
-        out.append(finding(R_SYNTAX, err["error"], lines.whole(min(line, max(len(lines) - 1, 0)))))
+        # errors without a line are about the end of the file
+        line = err["line"] - 1 if err.get("line") else last
+        out.append(finding(R_SYNTAX, err["error"], lines.whole(min(max(line, 0), max(len(lines) - 1, 0)))))
+    if not payload.get("errors"):
+        tail = _unterminated_tail(lines, payload["last_token_line"])
+        if tail is not None:
+            out.append(
+                finding(
+                    R_SYNTAX,
+                    'unexpected end of file: this text is not terminated by ";" or "}" '
+                    "(or a quote is not closed)",
+                    lines.whole(tail),
+                )
+            )
     configs = payload.get("config") or []
     parsed = configs[0].get("parsed", []) if configs else []
     _Walker(lines, out).walk(parsed, [])
     out += _whole_file_checks(lines, parsed)
     return out
+
+
+def _last_content_line(lines: Lines) -> int:
+    for i in range(len(lines) - 1, -1, -1):
+        if lines.get(i).strip():
+            return i
+    return 0
+
+
+def _unterminated_tail(lines: Lines, last_token_line: int | None) -> int | None:
+    """The first line of text after the last token, which crossplane's lexer drops silently (an unclosed
+    quote, a last directive without ``;``) while nginx -t rejects it. None if there is none."""
+    if last_token_line is None:
+        return None
+    for i in range(last_token_line, len(lines)):  # 0-based index = the line after the last token
+        stripped = lines.get(i).strip()
+        if stripped and not stripped.startswith("#"):
+            return i
+    return None
 
 
 def _directive_span(lines: Lines, stmt: dict) -> Span:
@@ -219,10 +271,38 @@ class _Walker:
             )
         elif d == "alias" and ancestors and ancestors[-1]["directive"] == "location":
             self.check_alias(stmt, ancestors[-1])
-        elif d == "proxy_pass":
-            self.check_proxy_host(stmt, siblings, ancestors)
+        elif d == "proxy_pass" and not any(a["directive"] == "stream" for a in ancestors):
+            self.check_proxy_host(stmt, siblings, ancestors)  # (stream proxies TCP: no Host header)
+        if d in _HEADER_ARGS and not any(a["directive"] == "stream" for a in ancestors):
+            self.check_decoded_uri(stmt)
         if "block" in stmt and d in _BLOCKS_WITH_HEADERS:
             self.check_add_header(stmt, ancestors)
+
+    def check_decoded_uri(self, stmt: dict) -> None:
+        first = _HEADER_ARGS[stmt["directive"]]
+        if stmt["directive"] == "return" and stmt["args"][:1] and stmt["args"][0].isdigit():
+            if stmt["args"][0] not in ("301", "302", "303", "307", "308"):
+                return  # `return 200 "$uri"` is a body, not a header
+            first = 1
+        for index, arg in enumerate(stmt["args"]):
+            m = _DECODED_URI.search(arg) if index >= first else None
+            if m:
+                arg_span = _arg_span(self.lines, stmt, index)
+                span = (
+                    Span.on_line(arg_span.line, arg_span.col + m.start(), arg_span.col + m.end())
+                    if arg_span and self.lines.get(arg_span.line)[arg_span.col :].startswith(arg)
+                    else _directive_span(self.lines, stmt)
+                )
+                self.out.append(
+                    finding(
+                        R_CRLF,
+                        f"`${m.group(1)}` is URL-decoded, so a request for `/%0d%0aSet-Cookie:...` puts a line "
+                        f"break into what {stmt['directive']} sends (header injection, response splitting). "
+                        "Use `$request_uri`, which keeps the encoding.",
+                        span,
+                    )
+                )
+                return
 
     def check_alias(self, alias: dict, location: dict) -> None:
         args = location["args"]
@@ -256,6 +336,8 @@ class _Walker:
         levels = [siblings] + [a.get("block", []) for a in reversed(ancestors)][1:]
         for level in levels:
             headers = [s for s in level if s["directive"] == "proxy_set_header"]
+            if not headers and _has_include(level):
+                return  # an included file (proxy_params, ...) may set the headers: cannot tell
             if headers:  # proxy_set_header is inherited only when a level defines none
                 if any(h["args"] and h["args"][0].lower() == "host" for h in headers):
                     return
@@ -271,8 +353,8 @@ class _Walker:
 
     def check_add_header(self, block: dict, ancestors: list[dict]) -> None:
         own = [s for s in block["block"] if s["directive"] == "add_header"]
-        if not own:
-            return
+        if not own or _has_include(block["block"]):
+            return  # (an included file may repeat the inherited headers)
         for anc in reversed(ancestors):
             inherited = [s for s in anc.get("block", []) if s["directive"] == "add_header"]
             if inherited:
@@ -293,9 +375,16 @@ class _Walker:
                 return
 
 
+def _has_include(stmts: list[dict]) -> bool:
+    """An include that may hold directives (mime.types holds only types)."""
+    return any(
+        s["directive"] == "include" and s["args"] and not s["args"][0].endswith("mime.types") for s in stmts
+    )
+
+
 def _whole_file_checks(lines: Lines, parsed: list[dict]) -> list[StaticFinding]:
     out = []
-    all_stmts = list(_iter(parsed))
+    all_stmts = list(_iter([s for s in parsed if s["directive"] != "stream"]))  # stream: TCP/UDP only
     names = {s["directive"] for s in all_stmts}
     http = next((s for s in parsed if s["directive"] == "http"), None)
     servers = [s for s in all_stmts if s["directive"] == "server" and "block" in s]

@@ -307,6 +307,11 @@ CASES: dict[str, tuple[str, str, str]] = {
     ),
     "NGX008": ("nginx.conf", nginx("HIGH:!aNULL:!MD5:!RC4", "HIGH:RC4-SHA"), NGINX_OK),
     "NGX009": ("nginx.conf", nginx("autoindex off;", "autoindex off"), NGINX_OK),
+    "NGX010": (
+        "nginx.conf",
+        nginx("proxy_pass http://127.0.0.1:8000;", "return 301 https://$host$uri;"),
+        nginx("proxy_pass http://127.0.0.1:8000;", "return 301 https://$host$request_uri;"),
+    ),
     "SD001": (
         "api.service",
         service("Restart=on-failure\n", ""),
