@@ -108,7 +108,11 @@ def detect_kind(path: str = "", text: str = "", language_id: str = "") -> str:
         return "dockerfile"
     if lang == "log" or name.endswith(".log") or re.search(r"\.log\.\d+$", name):
         return "log"
-    if lang in ("systemd", "systemd-unit-file") or name.endswith(systemd.UNIT_SUFFIXES):
+    if (
+        lang in ("systemd", "systemd-unit-file")
+        or name.endswith(systemd.UNIT_SUFFIXES + tuple(s + ".in" for s in systemd.UNIT_SUFFIXES))
+        or systemd.is_drop_in(path)
+    ):
         return "systemd"
     if (
         lang == "nginx"

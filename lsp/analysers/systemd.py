@@ -149,7 +149,11 @@ class Unit:
     errors: list[tuple[str, Span]]
 
     def section(self, name: str) -> Section | None:
-        return next((s for s in self.sections if s.name == name), None)
+        """The section ``name``; a section that appears twice is one section, as systemd reads it."""
+        found = [s for s in self.sections if s.name == name]
+        if len(found) <= 1:
+            return found[0] if found else None
+        return Section(name, found[0].line, found[0].span, [a for s in found for a in s.assignments])
 
 
 def parse_unit(text: str) -> Unit:
@@ -173,9 +177,14 @@ def parse_unit(text: str) -> Unit:
             continue
         start = i
         value_lines = [raw]
+        end_line = start
         while value_lines[-1].rstrip().endswith("\\") and i + 1 < len(lines):
             i += 1
-            value_lines.append(lines.get(i))
+            nxt = lines.get(i)
+            if nxt.lstrip().startswith(("#", ";")):
+                continue  # systemd ignores comment lines inside a continued value
+            value_lines.append(nxt)
+            end_line = i
         i += 1
         m = re.match(r"^(\s*)([A-Za-z0-9_\-.@]+)\s*=\s*(.*)$", raw)
         if not m:
@@ -192,7 +201,6 @@ def parse_unit(text: str) -> Unit:
         ).strip()
         kcol = len(m.group(1))
         vcol = m.start(3)
-        end_line = start + len(value_lines) - 1
         vspan = Span(start, vcol, end_line, len(lines.get(end_line).rstrip()))
         sections[-1].assignments.append(
             Assignment(key, value, start, Span.on_line(start, kcol, kcol + len(key)), vspan)
@@ -200,7 +208,20 @@ def parse_unit(text: str) -> Unit:
     return Unit(sections, errors)
 
 
+_DROP_IN = re.compile(
+    r"(?:^|[/\\])(?:[^/\\]*\.)?(" + "|".join(x[1:] for x in UNIT_SUFFIXES) + r")\.d[/\\][^/\\]+\.conf$"
+)
+
+
+def is_drop_in(path: str) -> bool:
+    """A drop-in (``foo.service.d/override.conf``): it amends a unit, so what it leaves out is not missing."""
+    return bool(_DROP_IN.search(path))
+
+
 def unit_type(path: str, text: str) -> str:
+    m = _DROP_IN.search(path)
+    if m:
+        return m.group(1)
     for suffix in UNIT_SUFFIXES:
         if path.endswith((suffix, suffix + ".in")):
             return suffix[1:]
@@ -232,9 +253,11 @@ def analyse_unit(text: str, path: str = "") -> list[StaticFinding]:
                 )
             )
     kind = unit_type(path, text)
+    # A drop-in amends a unit defined elsewhere: report what it sets, never what it leaves out.
+    complete = not is_drop_in(path)
     if kind == "service":
-        out += _check_service(unit)
-    if kind == "timer":
+        out += _check_service(unit, complete=complete, template=path.endswith(".in"))
+    if kind == "timer" and complete:
         timer = unit.section("Timer")
         if timer is not None and not any(a.key in _TIMER_KEYS and a.value for a in timer.assignments):
             out.append(
@@ -245,7 +268,7 @@ def analyse_unit(text: str, path: str = "") -> list[StaticFinding]:
                     timer.span,
                 )
             )
-    if kind in ("service", "socket", "timer", "path", "mount"):
+    if kind in ("service", "socket", "timer", "path", "mount") and complete:
         install = unit.section("Install")
         targets = [
             a
@@ -270,17 +293,49 @@ def analyse_unit(text: str, path: str = "") -> list[StaticFinding]:
     return out
 
 
-def _check_service(unit: Unit) -> list[StaticFinding]:
+# Settings that make systemd set no_new_privs whatever NoNewPrivileges= says (systemd.exec(5)).
+_IMPLY_NNP_BOOL = (
+    "DynamicUser",
+    "LockPersonality",
+    "MemoryDenyWriteExecute",
+    "PrivateDevices",
+    "ProtectClock",
+    "ProtectHostname",
+    "ProtectKernelLogs",
+    "ProtectKernelModules",
+    "ProtectKernelTunables",
+    "RestrictRealtime",
+    "RestrictSUIDSGID",
+)
+_IMPLY_NNP_LIST = (
+    "RestrictAddressFamilies",
+    "RestrictNamespaces",
+    "SystemCallArchitectures",
+    "SystemCallFilter",
+    "SystemCallLog",
+)
+_EXEC_PREFIX = "@-:+!|"
+
+
+def _set(a: Assignment | None) -> bool:
+    """A list-valued setting that is non-empty after its last reset (``RestrictNamespaces=no`` is off)."""
+    return a is not None and a.value.strip().lower() not in ("", "no", "false", "0", "off")
+
+
+def _check_service(unit: Unit, *, complete: bool = True, template: bool = False) -> list[StaticFinding]:
+    """Rules of a [Service]. ``complete`` is False for a drop-in, whose unset keys the unit may set;
+    ``template`` for a ``.service.in`` whose paths are build-time ``@substitutions@``."""
     svc = unit.section("Service")
     if svc is None:
         return []
     out = []
     typ = (svc.last("Type").value if svc.last("Type") else "simple").lower()
-    if not any(a.value for a in svc.all("ExecStart")) and typ != "oneshot":
+    dynamic_user = _yes(svc.last("DynamicUser"))
+    if complete and not any(a.value for a in svc.all("ExecStart")) and typ != "oneshot":
         out.append(
             finding(R_NO_EXEC, "This service has no ExecStart=: systemd refuses to start it.", svc.span)
         )
-    if typ != "oneshot" and svc.last("Restart") is None:
+    if complete and typ != "oneshot" and svc.last("Restart") is None:
         out.append(
             finding(
                 R_RESTART,
@@ -290,9 +345,11 @@ def _check_service(unit: Unit) -> list[StaticFinding]:
             )
         )
     user = svc.last("User")
-    if _yes(svc.last("DynamicUser")):
+    if dynamic_user:
         pass
-    elif user is None or not user.value:
+    elif user is not None and user.value in ("root", "0"):
+        out.append(finding(R_ROOT, "User=root: the service runs as root.", user.value_span))
+    elif complete and (user is None or not user.value):
         out.append(
             finding(
                 R_ROOT,
@@ -301,9 +358,10 @@ def _check_service(unit: Unit) -> list[StaticFinding]:
                 svc.span,
             )
         )
-    elif user.value in ("root", "0"):
-        out.append(finding(R_ROOT, "User=root: the service runs as root.", user.value_span))
-    if not _yes(svc.last("NoNewPrivileges")) and not _yes(svc.last("DynamicUser")):
+    nnp_implied = any(_yes(svc.last(k)) for k in _IMPLY_NNP_BOOL) or any(
+        _set(svc.last(k)) for k in _IMPLY_NNP_LIST
+    )
+    if complete and not _yes(svc.last("NoNewPrivileges")) and not nnp_implied:
         out.append(
             finding(
                 R_NNP,
@@ -313,7 +371,7 @@ def _check_service(unit: Unit) -> list[StaticFinding]:
             )
         )
     protect = svc.last("ProtectSystem")
-    if protect is None or protect.value.lower() in ("", "no", "false", "0"):
+    if complete and not dynamic_user and (protect is None or protect.value.lower() in ("", "no", "false", "0")):
         out.append(
             finding(
                 R_PROTECT,
@@ -322,7 +380,7 @@ def _check_service(unit: Unit) -> list[StaticFinding]:
                 svc.span,
             )
         )
-    if not _yes(svc.last("PrivateTmp")) and not _yes(svc.last("DynamicUser")):
+    if complete and not _yes(svc.last("PrivateTmp")) and not dynamic_user:
         out.append(
             finding(
                 R_PRIVATE_TMP,
@@ -331,7 +389,7 @@ def _check_service(unit: Unit) -> list[StaticFinding]:
                 svc.span,
             )
         )
-    if typ == "forking" and svc.last("PIDFile") is None:
+    if complete and typ == "forking" and svc.last("PIDFile") is None:
         out.append(
             finding(
                 R_PIDFILE,
@@ -342,34 +400,47 @@ def _check_service(unit: Unit) -> list[StaticFinding]:
         )
     for a in svc.assignments:
         if a.key in _EXEC_KEYS and a.value:
-            cmd = a.value.lstrip("@-:+!")
-            if cmd and not cmd.startswith("/") and not cmd.startswith("$"):
-                exe = cmd.split()[0]
-                span = Span.on_line(
-                    a.line,
-                    a.value_span.col + (len(a.value) - len(a.value.lstrip("@-:+!"))),
-                    a.value_span.col + (len(a.value) - len(cmd)) + len(exe),
-                )
-                out.append(
-                    finding(
-                        R_RELATIVE,
-                        f"{a.key}=`{exe}` is not an absolute path: systemd before 239 rejects it and newer "
-                        "versions search only a fixed set of directories. The full path is unambiguous.",
-                        span,
-                    )
-                )
+            out += _check_exec(a, template)
         if a.key == "Environment":
-            for m in re.finditer(r"\"([^\"]*)\"|(\S+)", a.value):
-                pair = m.group(1) if m.group(1) is not None else m.group(2)
-                k, eq, v = pair.partition("=")
-                if eq and is_literal_secret(k, v):
-                    out.append(
-                        finding(
-                            R_SECRET,
-                            f"`{k}` is a credential in Environment=: any local user can read it "
-                            "with `systemctl show`. Use LoadCredential= or an EnvironmentFile= readable "
-                            "only by root.",
-                            a.value_span,
-                        )
-                    )
+            out += _check_environment(a)
+    return out
+
+
+def _check_exec(a: Assignment, template: bool) -> list[StaticFinding]:
+    cmd = a.value.lstrip(_EXEC_PREFIX)
+    if not cmd or cmd.startswith(("/", "$")) or (template and re.match(r"@\w+@", a.value)):
+        return []
+    exe = cmd.split()[0]
+    start = a.value_span.col + len(a.value) - len(cmd)
+    span = Span.on_line(a.line, start, start + len(exe)) if a.value_span.end_line == a.line else a.value_span
+    return [
+        finding(
+            R_RELATIVE,
+            f"{a.key}=`{exe}` is not an absolute path: systemd before 239 rejects it and newer "
+            "versions search only a fixed set of directories. The full path is unambiguous.",
+            span,
+        )
+    ]
+
+
+# One word of an Environment= value: quotes may open anywhere in it (A="b c" is A=b c), as systemd splits.
+_ENV_WORD = re.compile(r"""(?:"[^"]*"?|'[^']*'?|[^\s"'])+""")
+
+
+def _check_environment(a: Assignment) -> list[StaticFinding]:
+    out = []
+    one_line = a.value_span.end_line == a.line
+    for m in _ENV_WORD.finditer(a.value):
+        k, eq, v = re.sub(r"""["']""", "", m.group(0)).partition("=")
+        if eq and is_literal_secret(k, v):
+            col = a.value_span.col + m.start()
+            out.append(
+                finding(
+                    R_SECRET,
+                    f"`{k}` is a credential in Environment=: any local user can read it "
+                    "with `systemctl show`. Use LoadCredential= or an EnvironmentFile= readable "
+                    "only by root.",
+                    Span.on_line(a.line, col, col + len(m.group(0))) if one_line else a.value_span,
+                )
+            )
     return out
