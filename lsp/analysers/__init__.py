@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import compose, dockerfile, kubernetes, nginx, syntax, systemd, templates
 from .findings import RULES, SEVERITY_ORDER, Fix, Lines, Rule, Span, StaticFinding, TextEdit, finding, rule
@@ -47,6 +47,7 @@ R_INTERNAL = rule(
 
 MAX_BYTES = 2_000_000
 MAX_LINES = 50_000
+_BOM = "\ufeff"
 
 _YAML_EXT = (".yaml", ".yml")
 _COMPOSE_NAME = re.compile(r"^(?:docker-)?compose(?:[.\-_][\w.\-]+)?\.ya?ml$")
@@ -96,13 +97,14 @@ def looks_binary(text: str) -> bool:
 
 def detect_kind(path: str = "", text: str = "", language_id: str = "") -> str:
     """One of dockerfile, kubernetes, compose, nginx, systemd, yaml, json, toml, log, other."""
+    text = text.removeprefix(_BOM)
     name = posixpath.basename(path.replace("\\", "/")).lower()
     lang = (language_id or "").lower()
     lowered_path = path.replace("\\", "/").lower()
     if (
         lang == "dockerfile"
         or name in ("dockerfile", "containerfile")
-        or name.startswith(("dockerfile.", "dockerfile-"))
+        or name.startswith(("dockerfile.", "dockerfile-", "containerfile.", "containerfile-"))
         or name.endswith((".dockerfile", ".containerfile"))
     ):
         return "dockerfile"
@@ -159,6 +161,12 @@ def _cap(text: str) -> tuple[str, bool, int]:
 
 def analyse(text: str, path: str = "", language_id: str = "", *, kind: str | None = None) -> Analysis:
     """All static findings for one document. Never raises; bad input becomes findings."""
+    if text.startswith(_BOM):
+        # A byte-order mark is no part of the first instruction, key or section header: analyse without it
+        # and report columns of the document as given (the BOM is its first character).
+        result = analyse(text[1:], path, language_id, kind=kind)
+        result.findings = [_shift_first_line(f) for f in result.findings]
+        return result
     kind = kind or detect_kind(path, text, language_id)
     body, truncated, total = _cap(text)
     result = Analysis(kind=kind, total_lines=total, analysed_lines=body.count("\n") + 1, truncated=truncated)
@@ -189,6 +197,20 @@ def analyse(text: str, path: str = "", language_id: str = "", *, kind: str | Non
         )
     result.findings.sort(key=lambda f: (f.span.line, f.span.col, SEVERITY_ORDER[f.severity], f.rule))
     return result
+
+
+def _shift_first_line(f: StaticFinding) -> StaticFinding:
+    """``f`` with its first-line columns moved one to the right (past a BOM); file-level spans stay."""
+
+    def shift(span: Span) -> Span:
+        if span == Span(0, 0, 0, 0):
+            return span
+        return Span(
+            span.line, span.col + (span.line == 0), span.end_line, span.end_col + (span.end_line == 0)
+        )
+
+    fix = f.fix and Fix(f.fix.title, tuple(TextEdit(shift(e.span), e.new_text) for e in f.fix.edits))
+    return replace(f, span=shift(f.span), fix=fix)
 
 
 def analyse_bytes(data: bytes, path: str = "", language_id: str = "") -> Analysis:

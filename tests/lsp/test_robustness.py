@@ -185,6 +185,14 @@ def test_analyser_bug_becomes_a_finding(monkeypatch):
         ("a.json", "", "json"),
         ("a.toml", "", "toml"),
         ("a.yml", "", "yaml"),
+        ("Dockerfile.dev", "", "dockerfile"),
+        ("Containerfile.prod", "", "dockerfile"),
+        ("sites-available/shop", "", "nginx"),
+        ("deploy/nginx/templates/default.conf.template", "", "nginx"),
+        ("default.conf.template", "server {\n listen 80;\n}\n", "nginx"),
+        ("/etc/systemd/system/nginx.service.d/override.conf", "", "systemd"),
+        ("units/app.service.in", "", "systemd"),
+        ("noext", "\ufeff[Unit]\nDescription=x\n", "systemd"),
     ],
 )
 def test_detect_kind(path, text, kind):
@@ -196,3 +204,12 @@ def test_yaml_kind_is_refined_by_content():
     assert analyse(COMPOSE_OK, "stack.yml").kind == "compose"
     assert analyse("a: 1\n", "values.yaml").kind == "yaml"
 
+
+def test_a_bom_is_ignored_and_columns_still_count_it():
+    text = "\ufeffFROM alpine\r\nRUN apk add --no-cache tini \\\r\n    && echo ok\r\nUSER 1000\r\nHEALTHCHECK NONE\r\n"
+    found = analyse(text, "Dockerfile").findings
+    assert [f.rule for f in found] == ["DF001"]
+    assert (found[0].span.col, found[0].span.end_col) == (6, 12)  # `alpine`, after the BOM
+    unit = "\ufeff[Unit]\nDescription=x\n[Service]\nType=oneshot\nExecStart=/bin/true\nUser=a\n"
+    assert "SD009" not in {f.rule for f in analyse(unit, "x.service").findings}
+    assert analyse("\ufeffserver {\n    listen 80;\n}\n", "site.conf").kind == "nginx"
