@@ -38,6 +38,7 @@ _WARNING = re.compile(r"\b(?:WARN(?:ING)?|deprecated|retry(?:ing)?|slow|degraded
 # A request answered with a server error: access logs ("GET /x HTTP/1.1" 503 1234), morgan / Express
 # ("POST /api/orders 500 41.002 ms"), uvicorn ("GET /x HTTP/1.1" 500 Internal Server Error)
 _HTTP_5XX = re.compile(r"\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|CONNECT|TRACE) \S+(?: HTTP/[\d.]+)?\"?\s+5\d\d\s")
+_METHODS = ("GET ", "POST ", "PUT ", "PATCH ", "DELETE ", "HEAD ", "OPTIONS ")
 # Counts of zero errors are not errors: "0 errors", "errors=0", "error count: 0", "no errors".
 _NOT_AN_ERROR = re.compile(
     r"\b(?:0|no|zero) (?:errors?|failures?|exceptions?)\b|\b(?:errors?|failures?|failed)\s*[=:]\s*0\b"
@@ -81,7 +82,8 @@ def line_severity(level: str, message: str) -> str:
     severity = _LEVEL_SEVERITY.get(level, "")
     if severity == "critical":
         return severity
-    http_5xx = " 5" in text and _HTTP_5XX.search(text + " ") is not None
+    http_5xx = " 5" in text and ("HTTP/" in text or text.startswith(_METHODS)) and (
+        _HTTP_5XX.search(text + " ") is not None)
     lowered = text.lower()
     if not http_5xx and not any(fragment in lowered for fragment in _SIGNAL_FRAGMENTS):
         return severity

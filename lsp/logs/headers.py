@@ -182,9 +182,15 @@ _STEPS = (
     _Step("comp", _COMP, "after:*", closes=True),
     _Step("comp", _SOURCE, "after:*", closes=True),
 )
-# The steps to try when the layout expects a kind: that kind's first, then all in order.
-_CANDIDATES = {kind: tuple(st for st in _STEPS if st.kind == kind) + _STEPS for kind in {st.kind for st in _STEPS}}
+# The steps to try when the layout expects a kind: that kind's first, then all in order; without those
+# that only open a header past the first field, and without those that follow another field at the first.
+_FIRST_STEPS = tuple(st for st in _STEPS if not st.when.startswith("after:"))
+_LATER_STEPS = tuple(st for st in _STEPS if st.when != "first")
+_CANDIDATES = {(kind, later): tuple(st for st in steps if st.kind == kind) + steps
+               for kind in {st.kind for st in _STEPS}
+               for later, steps in ((False, _FIRST_STEPS), (True, _LATER_STEPS))}
 _AFTER = {id(st): st.after for st in _STEPS if st.when.startswith("after:")}
+_KINDS = frozenset(st.kind for st in _STEPS)
 
 
 def _applies(step: _Step, fields: list[_Field], seen_level: bool) -> bool:
@@ -228,7 +234,9 @@ def _read_fields(line: str, layout: tuple[str, ...] = ()) -> list[_Field]:
     seen_level = False
     while pos < n and len(fields) < 12:
         expected = layout[len(fields)] if len(fields) < len(layout) else ""
-        candidates = _CANDIDATES.get(expected, _STEPS) if expected else _STEPS
+        later = bool(fields)
+        candidates = _CANDIDATES[(expected, later)] if expected in _KINDS else (
+            _LATER_STEPS if later else _FIRST_STEPS)
         found: tuple[_Step, re.Match[str]] | None = None
         for step in candidates:
             if _applies(step, fields, seen_level):
