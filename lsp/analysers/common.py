@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 
 # Names that say "credential". Matched on word parts so DB_PASSWORD and apiToken hit, PASSWORD_FILE does not.
@@ -74,3 +75,16 @@ def image_tag_problem(image: str) -> str | None:
     if not tag:
         return "untagged"
     return None
+
+
+def closest(name: str, candidates: list[str]) -> tuple[str, bool] | None:
+    """The likeliest intended name among ``candidates`` for a misspelt ``name``, and whether it is the one
+    clear candidate (it differs only in case, or it is well ahead of the next one); None when none is close."""
+    by_case = [c for c in candidates if c.lower() == name.lower()]
+    if by_case:
+        return by_case[0], len(by_case) == 1
+    close = difflib.get_close_matches(name, candidates, n=2, cutoff=0.75)
+    if not close:
+        return None
+    ratios = [difflib.SequenceMatcher(None, name, c).ratio() for c in close]
+    return close[0], len(close) == 1 or ratios[0] - ratios[1] >= 0.05

@@ -8,11 +8,14 @@ order with its line and columns.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass, field
 
+from . import systemd_directives as directives
 from .common import is_literal_secret
 from .findings import Lines, Span, StaticFinding, finding, rule
+from .systemd_names import check_names
 
 R_RESTART = rule(
     "SD001",
@@ -69,7 +72,6 @@ R_SECRET = rule(
     "warning",
     "A credential in Environment= is readable by any user via `systemctl show`.",
 )
-
 UNIT_SUFFIXES = (
     ".service",
     ".socket",
@@ -81,23 +83,6 @@ UNIT_SUFFIXES = (
     ".swap",
     ".slice",
 )
-_KNOWN_SECTIONS = {
-    "Unit",
-    "Install",
-    "Service",
-    "Socket",
-    "Timer",
-    "Mount",
-    "Automount",
-    "Swap",
-    "Path",
-    "Slice",
-    "Scope",
-    "Link",
-    "Match",
-    "Network",
-    "NetDev",
-}
 _EXEC_KEYS = {
     "ExecStart",
     "ExecStartPre",
@@ -218,13 +203,26 @@ def is_drop_in(path: str) -> bool:
     return bool(_DROP_IN.search(path))
 
 
-def unit_type(path: str, text: str) -> str:
+def type_from_path(path: str) -> str | None:
+    """The unit type the file name says (``api.service``, ``api.service.d/x.conf``, ``app.container``)."""
     m = _DROP_IN.search(path)
     if m:
         return m.group(1)
-    for suffix in UNIT_SUFFIXES:
-        if path.endswith((suffix, suffix + ".in")):
-            return suffix[1:]
+    name = posixpath.basename(path.replace("\\", "/")).removesuffix(".in")
+    suffix = name.rpartition(".")[2] if "." in name else ""
+    if suffix in directives.SECTIONS or suffix in directives.QUADLET_SECTIONS:
+        return suffix
+    return None
+
+
+def unit_type(path: str, text: str) -> str:
+    """The unit's type from its file name, else from its sections; ``quadlet`` for a Podman Quadlet file,
+    whose [Service] quadlet completes (ExecStart= and the rest are generated)."""
+    typ = type_from_path(path)
+    if typ in directives.QUADLET_SECTIONS:
+        return "quadlet"
+    if typ:
+        return typ
     for name in ("Service", "Socket", "Timer", "Mount"):
         if re.search(rf"^\s*\[{name}\]\s*$", text, re.MULTILINE):
             return name.lower()
@@ -242,16 +240,11 @@ def _yes(a: Assignment | None) -> bool:
 def analyse_unit(text: str, path: str = "") -> list[StaticFinding]:
     unit = parse_unit(text)
     out = [finding(R_SYNTAX, msg, span) for msg, span in unit.errors]
-    for s in unit.sections:
-        if s.name not in _KNOWN_SECTIONS and not s.name.startswith("X-"):
-            out.append(
-                finding(
-                    R_SYNTAX,
-                    f"Unknown section [{s.name}]: systemd ignores it (prefix custom sections with X-).",
-                    s.span,
-                    severity="warning",
-                )
-            )
+    if unit.section("D-BUS Service") or (
+        type_from_path(path) is None and not any(s.name in directives.DIRECTIVES for s in unit.sections)
+    ):
+        return out  # no unit: a D-Bus activation file, a daemon's config (journald.conf, logind.conf)
+    out += check_names(unit, path, type_from_path(path))
     kind = unit_type(path, text)
     # A drop-in amends a unit defined elsewhere: report what it sets, never what it leaves out.
     complete = not is_drop_in(path)
@@ -331,7 +324,7 @@ def _check_service(unit: Unit, *, complete: bool = True, template: bool = False)
     out = []
     typ = (svc.last("Type").value if svc.last("Type") else "simple").lower()
     dynamic_user = _yes(svc.last("DynamicUser"))
-    if complete and not any(a.value for a in svc.all("ExecStart")) and typ != "oneshot":
+    if complete and not any(a.value for a in svc.all("ExecStart")) and _needs_exec_start(unit, svc):
         out.append(
             finding(R_NO_EXEC, "This service has no ExecStart=: systemd refuses to start it.", svc.span)
         )
@@ -406,6 +399,17 @@ def _check_service(unit: Unit, *, complete: bool = True, template: bool = False)
     return out
 
 
+def _needs_exec_start(unit: Unit, svc: Section) -> bool:
+    """Whether systemd refuses the service for want of ExecStart=: always when Type= is set to anything but
+    oneshot; without Type= (then oneshot) only when it has no ExecStop= and no SuccessAction= either."""
+    typ = svc.last("Type")
+    if typ is not None and typ.value:
+        return typ.value.lower() != "oneshot"
+    head = unit.section("Unit")
+    success = head.last("SuccessAction") if head else None
+    return not any(a.value for a in svc.all("ExecStop")) and not (success and success.value)
+
+
 def _check_exec(a: Assignment, template: bool) -> list[StaticFinding]:
     cmd = a.value.lstrip(_EXEC_PREFIX)
     if not cmd or cmd.startswith(("/", "$")) or (template and re.match(r"@\w+@", a.value)):
@@ -444,3 +448,4 @@ def _check_environment(a: Assignment) -> list[StaticFinding]:
                 )
             )
     return out
+

@@ -344,6 +344,11 @@ CASES: dict[str, tuple[str, str, str]] = {
         service("LOG_LEVEL=info", "DB_PASSWORD=hunter2"),
         service("LOG_LEVEL=info", "DB_PASSWORD_FILE=/run/pw"),
     ),
+    "SD013": (
+        "api.service",
+        service("ExecStart=/usr/bin/api", "ExecStrat=/usr/bin/api\nExecStart=/usr/bin/api"),
+        service("ExecStart=/usr/bin/api", "X-Owner=team-api\nExecStart=/usr/bin/api"),
+    ),
     "SYN001": ("values.yaml", "a: [1, 2\nb: 3\n", "a: [1, 2]\nb: 3\n"),
     "SYN002": ("package.json", '{"a": 1,}', '{"a": 1}'),
     "SYN003": ("pyproject.toml", "[tool]\nx = \n", "[tool]\nx = 1\n"),
@@ -425,6 +430,7 @@ def test_fixes_are_offered_where_certain():
         "NGX002",
         "NGX003",
         "NGX006",
+        "SD013",
     } <= with_fix
     assert not with_fix & {"DF001", "DF011", "K8S003", "K8S011", "SD002", "NGX005"}  # no certain edit exists
 
