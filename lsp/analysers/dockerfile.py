@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from dockerfile_parse import DockerfileParser
 
 from .common import has_url_credentials, image_tag_problem, is_literal_secret
+from .dockerfile_stages import R_BAD_FROM, R_UNKNOWN_STAGE, check_stages
 from .findings import Fix, Lines, Span, StaticFinding, TextEdit, finding, rule
 
 R_TAG = rule(
@@ -295,6 +296,9 @@ def analyse_dockerfile(text: str) -> list[StaticFinding]:
     stages: list[_Stage] = []
     stage_cmds: dict[str, list[_Instr]] = {}
     windows = bool(_WINDOWS_ESCAPE.match(text))  # `# escape=`` : a Windows image, whose default shell is cmd
+    out += check_stages(lines, instrs)
+    # a FROM that names no image, or a stage by mistake, is reported as such, not as an untagged image
+    bad_from = {f.span.line for f in out if f.rule in (R_BAD_FROM.id, R_UNKNOWN_STAGE.id)}
     for ins in instrs:
         name = ins.name
         stage = stages[-1] if stages else None
@@ -322,7 +326,8 @@ def analyse_dockerfile(text: str) -> list[StaticFinding]:
             )
         if name == "FROM":
             by_alias = {st.alias.lower(): st for st in stages if st.alias}
-            out += _check_from(lines, ins, global_args, set(by_alias))
+            if ins.start not in bad_from:
+                out += _check_from(lines, ins, global_args, set(by_alias))
             words = ins.value.split()
             alias = words[-1] if len(words) >= 3 and words[-2].lower() == "as" else ""
             image = _resolve(_image_token(ins.value), global_args)

@@ -231,3 +231,87 @@ def test_apk_cache():
 def test_dockerfile_secrets(env, secret):
     text = f"FROM alpine:3.19\n{env}\nUSER 1\nHEALTHCHECK NONE\n"
     assert ("DF011" in rules_of(text, "Dockerfile")) is secret
+
+
+STAGES_BUILD = """\
+FROM golang:1.22 AS builder
+RUN go build -o /out/app ./cmd/app
+FROM node:20-alpine AS assets
+RUN npm ci && npm run build
+FROM gcr.io/distroless/static-debian12:nonroot
+{}
+HEALTHCHECK NONE
+ENTRYPOINT ["/app"]
+"""
+
+
+@pytest.mark.parametrize(
+    "line,flagged,points_at",
+    [
+        ("COPY --from=buidler /out/app /app", "Did you mean the stage `builder`?", "buidler"),
+        ("COPY --from=Builder /out/app /app", None, None),  # stage names are case-insensitive
+        ("COPY --from=asset /dist /www", "Did you mean the stage `assets`?", "asset"),
+        ("RUN --mount=type=bind,from=buidler,source=/out,target=/o cp /o/app /app", "builder", "buidler"),
+        ("COPY --from=3 /out/app /app", "no stage 3", "3"),
+        ("COPY --from=1 /dist /www", None, None),
+        ("COPY --from=2 /etc/passwd /etc/passwd", "is the stage it is in", "2"),
+        ("COPY --from=busybox:1.36 /bin/busybox /busybox", None, None),  # an image
+        ("COPY --from=ghcr.io/astral-sh/uv:0.5 /uv /uv", None, None),
+        ("COPY --from=alpine /etc/ssl /etc/ssl", None, None),  # an official image, not a stage typo
+        ("COPY --from=nginx /etc/nginx /etc/nginx", None, None),
+        ("COPY --from=${BUILDER} /out/app /app", None, None),
+        ("COPY --from=tooling /bin/x /x", None, None),  # no stage is close: an image of that name
+    ],
+)
+def test_stage_references(line, flagged, points_at):
+    text = STAGES_BUILD.format(line)
+    found = [f for f in findings(text, "Dockerfile") if f.rule == "DF020"]
+    assert bool(found) is bool(flagged), found
+    if found:
+        (f,) = found
+        assert flagged in f.message and at(text, f) == points_at
+
+
+def test_stage_typo_fix_and_from_references():
+    text = STAGES_BUILD.format("COPY --from=buidler /out/app /app")
+    (f,) = [f for f in findings(text, "Dockerfile") if f.rule == "DF020"]
+    assert "COPY --from=builder /out/app" in apply_fix(text, f.fix)
+    # FROM builds on earlier stages only; a misspelt one is reported instead of "untagged image"
+    typo = "FROM debian:12 AS base\nRUN true\nFROM bsae\nUSER 1\nHEALTHCHECK NONE\n"
+    assert rules_of(typo, "Dockerfile") == {"DF020"}
+    later = "FROM final AS test\nRUN true\nFROM alpine:3.19 AS final\nUSER 1\nHEALTHCHECK NONE\n"
+    (f,) = [f for f in findings(later, "Dockerfile") if f.rule == "DF020"]
+    assert "defined later" in f.message and f.span.line == 0
+    # a COPY may name a later stage: BuildKit resolves every stage before it copies
+    forward = "FROM alpine:3.19 AS a\nCOPY --from=b /x /x\nFROM alpine:3.19 AS b\nUSER 1\nHEALTHCHECK NONE\n"
+    assert "DF020" not in rules_of(forward, "Dockerfile")
+    assert "DF020" not in rules_of("FROM bash:5\nFROM base\nUSER 1\n", "Dockerfile")  # bash is an image
+
+
+@pytest.mark.parametrize(
+    "head,problem",
+    [
+        ("FROM", "has no image"),
+        ("FROM --platform=linux/amd64", "has no image"),
+        ("FROM AS build", "no image before AS"),
+        ("FROM alpine:3.19 AS", "stage name after AS"),
+        ("FROM alpine:3.19 build", "one or three arguments"),
+        ("FROM alpine:3.19 AS 2build", "not a valid stage name"),
+        ("FROM alpine:3.19 as build", None),
+        ("FROM --platform=$BUILDPLATFORM alpine:3.19 AS build", None),
+        ("FROM alpine:3.19 AS ${STAGE}", None),
+    ],
+)
+def test_from_lines(head, problem):
+    text = f"{head}\nRUN true\nUSER 1\nHEALTHCHECK NONE\n"
+    found = [f for f in findings(text, "Dockerfile") if f.rule == "DF021"]
+    assert bool(found) is bool(problem)
+    if found:
+        assert problem in found[0].message and "DF001" not in rules_of(text, "Dockerfile")
+
+
+def test_duplicate_stage_names():
+    text = "FROM node:20 AS build\nRUN npm ci\nFROM golang:1.22 AS Build\nRUN go build\nFROM alpine:3.19\n"
+    (f,) = [f for f in findings(text, "Dockerfile") if f.rule == "DF022"]
+    assert f.span.line == 2 and at(text, f) == "Build" and "line 1" in f.message
+    assert "DF022" not in rules_of(text.replace("AS Build", "AS gobuild"), "Dockerfile")

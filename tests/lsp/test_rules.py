@@ -180,6 +180,21 @@ CASES: dict[str, tuple[str, str, str]] = {
         docker("COPY . .", "RUN curl -fsSL https://example.com/install.sh | sh"),
         docker("COPY . .", "RUN set -o pipefail && curl -fsSL https://example.com/install.sh | sh"),
     ),
+    "DF020": (
+        "Dockerfile",
+        "FROM golang:1.22 AS builder\n" + docker("COPY . .", "COPY --from=buidler /out/app ."),
+        "FROM golang:1.22 AS builder\n" + docker("COPY . .", "COPY --from=builder /out/app ."),
+    ),
+    "DF021": (
+        "Dockerfile",
+        docker("FROM python:3.12-slim", "FROM AS app"),
+        docker("FROM python:3.12-slim", "FROM python:3.12-slim AS app"),
+    ),
+    "DF022": (
+        "Dockerfile",
+        "FROM golang:1.22 AS build\nRUN go build\n" + docker("3.12-slim", "3.12-slim AS build"),
+        "FROM golang:1.22 AS build\nRUN go build\n" + docker("3.12-slim", "3.12-slim AS app"),
+    ),
     "K8S001": ("d.yaml", k8s("            requests: {cpu: 100m, memory: 64Mi}\n", ""), K8S_OK_DOC),
     "K8S002": ("d.yaml", k8s("{memory: 128Mi}", "{cpu: 1}"), K8S_OK_DOC),
     "K8S003": (
@@ -421,6 +436,7 @@ def test_fixes_are_offered_where_certain():
         "DF010",
         "DF014",
         "DF018",
+        "DF020",
         "K8S004",
         "K8S006",
         "DC001",
