@@ -9,6 +9,7 @@ import tempfile
 import crossplane
 
 from .findings import Fix, Lines, Span, StaticFinding, TextEdit, finding, rule
+from .nginx_syntax import argument_errors, missing_semicolons
 
 R_TOKENS = rule(
     "NGX001",
@@ -91,8 +92,8 @@ def looks_like_nginx(text: str) -> bool:
 
 def parse_nginx(text: str) -> dict:
     """crossplane's payload for ``text`` (no includes followed; context checked only for whole configs),
-    plus ``last_token_line``: the 1-based line of the last token its lexer kept, when text follows the
-    last ``;`` or ``}`` (None otherwise)."""
+    plus ``tokens``: its lexer's (text, line, quoted) tokens, and ``last_token_line``: the 1-based line of
+    the last token the lexer kept, when text follows the last ``;`` or ``}`` (None otherwise)."""
     whole_config = bool(re.search(r"^\s*(?:http|events)\s*\{", text, re.MULTILINE))
     fd, name = tempfile.mkstemp(suffix=".conf", prefix="aletheia-nginx-")
     try:
@@ -101,14 +102,13 @@ def parse_nginx(text: str) -> dict:
         payload = crossplane.parse(
             name, single=True, catch_errors=True, check_ctx=whole_config, check_args=True, comments=False
         )
+        payload["tokens"] = list(crossplane.lex(name))
         payload["last_token_line"] = None  # nothing after the last terminator: nothing dropped
         tail = text[max(text.rfind(";"), text.rfind("}")) + 1 :]
         if not payload.get("errors") and any(
             ln.strip() and not ln.strip().startswith("#") for ln in tail.splitlines()
         ):  # text after the last terminator: where the lexer stopped tells what it dropped
-            payload["last_token_line"] = 0
-            for _token, line, _quoted in crossplane.lex(name):
-                payload["last_token_line"] = line
+            payload["last_token_line"] = payload["tokens"][-1][1] if payload["tokens"] else 0
     finally:
         os.unlink(name)
     for err in payload.get("errors", []):
@@ -127,12 +127,17 @@ def analyse_nginx(text: str) -> list[StaticFinding]:
         line = max(getattr(e, "lineno", 1) or 1, 1) - 1
         msg = re.sub(r" in \S*aletheia-nginx-\S*?:\d+$", "", str(e))
         return [finding(R_SYNTAX, msg, lines.whole(min(line, len(lines) - 1)))]
-    out: list[StaticFinding] = []
+    out, swallowing = missing_semicolons(lines, payload["tokens"])
     last = _last_content_line(lines)
-    for err in payload.get("errors", []):
+    configs = payload.get("config") or []
+    parsed = configs[0].get("parsed", []) if configs else []
+    errors = [(err.get("line"), err["error"]) for err in payload.get("errors", [])] + argument_errors(parsed)
+    for err_line, message in errors:
         # errors without a line are about the end of the file
-        line = err["line"] - 1 if err.get("line") else last
-        out.append(finding(R_SYNTAX, err["error"], lines.whole(min(max(line, 0), max(len(lines) - 1, 0)))))
+        line = err_line - 1 if err_line else last
+        if line in swallowing and _COUNT_ERROR.search(message):
+            continue  # the directive that swallowed the next line: reported as such (NGX011)
+        out.append(finding(R_SYNTAX, message, lines.whole(min(max(line, 0), max(len(lines) - 1, 0)))))
     if not payload.get("errors"):
         tail = _unterminated_tail(lines, payload["last_token_line"])
         if tail is not None:
@@ -144,11 +149,13 @@ def analyse_nginx(text: str) -> list[StaticFinding]:
                     lines.whole(tail),
                 )
             )
-    configs = payload.get("config") or []
-    parsed = configs[0].get("parsed", []) if configs else []
     _Walker(lines, out).walk(parsed, [])
     out += _whole_file_checks(lines, parsed)
     return out
+
+
+# crossplane's and nginx's words for a statement that has taken in the next line
+_COUNT_ERROR = re.compile(r"invalid number of arguments|not terminated by|has no opening|must be \"on\" or \"off\"")
 
 
 def _last_content_line(lines: Lines) -> int:

@@ -327,6 +327,11 @@ CASES: dict[str, tuple[str, str, str]] = {
         nginx("proxy_pass http://127.0.0.1:8000;", "return 301 https://$host$uri;"),
         nginx("proxy_pass http://127.0.0.1:8000;", "return 301 https://$host$request_uri;"),
     ),
+    "NGX011": (
+        "nginx.conf",
+        nginx("listen 443 ssl;", "listen 443 ssl\n        server_name example.com;"),
+        nginx("listen 443 ssl;", "listen 443 ssl;\n        server_name example.com;"),
+    ),
     "SD001": (
         "api.service",
         service("Restart=on-failure\n", ""),
@@ -446,6 +451,7 @@ def test_fixes_are_offered_where_certain():
         "NGX002",
         "NGX003",
         "NGX006",
+        "NGX011",
         "SD013",
     } <= with_fix
     assert not with_fix & {"DF001", "DF011", "K8S003", "K8S011", "SD002", "NGX005"}  # no certain edit exists
