@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from .common import has_url_credentials, image_tag_problem, is_literal_secret
 from .findings import Fix, Span, StaticFinding, TextEdit, finding, rule
+from .kubernetes_selectors import PodTemplate, check_services, check_workload_selector, match_services, pod_template
 from .yaml_nodes import get, get_pair, is_false, is_true, items, path, scalar, seq, span_of
 
 R_REQUESTS = rule(
@@ -144,12 +146,77 @@ def is_manifest(doc: Node) -> bool:
 def analyse_manifests(docs: list[Node], *, template: bool = False) -> list[StaticFinding]:
     """Findings of every object in ``docs``. ``template``: the documents come from a Helm/Go template
     with its actions blanked out, so only what the text sets is judged, never what it leaves out."""
+    objects = [_Object.of(doc) for doc in _objects(docs)]
+    pods = [o.pod_template for o in objects if o.pod_template is not None]
+    services = [o.doc for o in objects if o.kind == "Service"]
+    selected, dangling = match_services(services, pods)
     out: list[StaticFinding] = []
-    seen: set[int] = set()  # an object reached twice through aliases is analysed once
-    for doc in docs:
-        if is_manifest(doc):
-            out += _analyse_object(doc, seen, template=template)
+    for o in objects:
+        served = o.pod_template is not None and (
+            id(o.doc) in selected
+            or (not selected and not dangling and _listens(o.pod))
+            or bool(o.kind == "StatefulSet" and scalar(path(o.doc, "spec", "serviceName")))  # its own Service
+        )
+        out += _analyse_object(o, template=template, served=served)
+    if not template and not any(o.patch for o in objects):
+        out += check_services(dangling, pods, [o.kind for o in objects])
     return out
+
+
+@dataclass
+class _Object:
+    doc: Node
+    kind: str
+    config: bool  # a file a tool reads (kubeconfig, kustomization, component config), not an API object
+    pod: Node | None  # the pod spec of a workload
+    patch: bool
+    pod_template: PodTemplate | None
+
+    @classmethod
+    def of(cls, doc: Node) -> _Object:
+        kind = scalar(get(doc, "kind")) or ""
+        config = _is_config_file(doc, kind)
+        pod_path = None if config else _pod_path(doc, kind)
+        pod = path(doc, *pod_path) if pod_path else None
+        # A strategic-merge patch (kustomize) names the object and the fields it changes: a workload none
+        # of whose containers has an image cannot be created, so it is a patch and its gaps are no defects.
+        patch = kind in _TEMPLATE_PATHS and not any(get(c, "image") is not None for c in seq(get(pod, "containers")))
+        template = pod_template(doc, kind, pod_path) if pod_path else None
+        return cls(doc, kind, config, pod, patch, template)
+
+
+def _objects(docs: list[Node]) -> list[Node]:
+    """The objects of ``docs`` in order, the items of ``List`` kinds in their place, each object once (an
+    object reached twice through aliases is analysed once)."""
+    out: list[Node] = []
+    seen: set[int] = set()
+
+    def add(doc: Node) -> None:
+        if not is_manifest(doc) or id(doc) in seen:
+            return
+        seen.add(id(doc))
+        if (scalar(get(doc, "kind")) or "").endswith("List"):
+            for item in seq(get(doc, "items")):
+                add(item)
+        else:
+            out.append(doc)
+
+    for doc in docs:
+        add(doc)
+    return out
+
+
+# Ports that serve no client traffic: a worker that only exposes these needs no readinessProbe.
+_SIDE_PORT = re.compile(r"metric|prom|monitor|health|probe|pprof|debug", re.IGNORECASE)
+
+
+def _listens(pod: Node | None) -> bool:
+    """Whether a container of the pod declares a port that serves clients (not only metrics)."""
+    return any(
+        not _SIDE_PORT.search(scalar(get(p, "name")) or "")
+        for c in seq(get(pod, "containers"))
+        for p in seq(get(c, "ports"))
+    )
 
 
 def _is_config_file(doc: Node, kind: str) -> bool:
@@ -157,37 +224,26 @@ def _is_config_file(doc: Node, kind: str) -> bool:
     return bool(_CONFIG_GROUP.match(api)) or (api == "v1" and kind == "Config")
 
 
-def _pod_spec(doc: Node, kind: str) -> Node | None:
-    tpath = _TEMPLATE_PATHS.get(kind)
-    if tpath:
-        pod = path(doc, *tpath)
-    else:  # custom workloads (Argo Rollout, OpenShift DeploymentConfig, ...) embed a pod template too
-        pod = path(doc, "spec", "template", "spec")
-        if not isinstance(get(pod, "containers"), SequenceNode):
-            return None
-    return pod if isinstance(pod, MappingNode) else None
+def _pod_path(doc: Node, kind: str) -> tuple[str, ...] | None:
+    """Where the pod spec of a workload is: the built-in kinds', and custom workloads' (Argo Rollout,
+    OpenShift DeploymentConfig, ...) that embed a pod template at spec.template."""
+    tpath = _TEMPLATE_PATHS.get(kind, ("spec", "template", "spec"))
+    pod = path(doc, *tpath)
+    if not isinstance(pod, MappingNode):
+        return None
+    if kind not in _TEMPLATE_PATHS and not isinstance(get(pod, "containers"), SequenceNode):
+        return None
+    return tpath
 
 
-def _analyse_object(doc: Node, seen: set[int], *, template: bool) -> list[StaticFinding]:
-    if id(doc) in seen:
-        return []
-    seen.add(id(doc))
-    kind = scalar(get(doc, "kind")) or ""
+def _analyse_object(o: _Object, *, template: bool, served: bool) -> list[StaticFinding]:
+    """Rules of one object; ``served``: a Service of the file selects its pods (or a StatefulSet names its
+    Service), or, with no Service in the file, a container declares a port: it needs a readinessProbe."""
     out: list[StaticFinding] = []
-    if kind.endswith("List"):
-        for item in seq(get(doc, "items")):
-            if is_manifest(item):
-                out += _analyse_object(item, seen, template=template)
+    if o.config:
         return out
-    if _is_config_file(doc, kind):
-        return out
-    # A strategic-merge patch (kustomize) names the object and the fields it changes: a workload none of
-    # whose containers has an image cannot be created, so it is a patch and its gaps are not defects.
-    pod = _pod_spec(doc, kind)
-    patch = kind in _TEMPLATE_PATHS and not any(
-        get(c, "image") is not None for c in seq(get(pod, "containers"))
-    )
-    complete = not (template or patch)
+    doc, kind, pod = o.doc, o.kind, o.pod
+    complete = not (template or o.patch)
     meta = get_pair(doc, "metadata")
     kind_node = get_pair(doc, "kind")
     if not template and (
@@ -205,11 +261,13 @@ def _analyse_object(doc: Node, seen: set[int], *, template: bool) -> list[Static
             )
         )
     if pod is not None:
-        out += _analyse_pod(pod, batch=kind in _BATCH, complete=complete)
+        out += _analyse_pod(pod, batch=kind in _BATCH, complete=complete, served=served)
+    if complete and o.pod_template is not None:
+        out += check_workload_selector(doc, kind, o.pod_template)
     return out
 
 
-def _analyse_pod(pod: Node, *, batch: bool, complete: bool) -> list[StaticFinding]:
+def _analyse_pod(pod: Node, *, batch: bool, complete: bool, served: bool) -> list[StaticFinding]:
     out = []
     for key in ("hostNetwork", "hostPID", "hostIPC"):
         pair = get_pair(pod, key)
@@ -237,7 +295,7 @@ def _analyse_pod(pod: Node, *, batch: bool, complete: bool) -> list[StaticFindin
     # A pod that is not restarted (restartPolicy Never/OnFailure) runs to completion, like a Job's.
     batch = batch or (scalar(get(pod, "restartPolicy")) or "") in ("Never", "OnFailure")
     for c in seq(get(pod, "containers")):
-        out += _analyse_container(c, pod_sc, probes=not batch, complete=complete)
+        out += _analyse_container(c, pod_sc, probes=not batch, complete=complete, served=served)
     for c in seq(get(pod, "initContainers")):
         out += _analyse_container(c, pod_sc, probes=False, complete=complete)
     for c in seq(get(pod, "ephemeralContainers")):  # no resources or probes allowed: judge what is set
@@ -259,7 +317,7 @@ def _to_false(pair) -> Fix:
 
 
 def _analyse_container(
-    c: Node, pod_sc: Node | None, *, probes: bool, complete: bool = True
+    c: Node, pod_sc: Node | None, *, probes: bool, complete: bool = True, served: bool = False
 ) -> list[StaticFinding]:
     """Rules of one container. ``complete`` is False where the spec may be finished elsewhere (a patch,
     a template, an ephemeral container): then only what is set is judged. A container without an image
@@ -368,7 +426,7 @@ def _analyse_container(
                     anchor,
                 )
             )
-        if get(c, "readinessProbe") is None:
+        if served and get(c, "readinessProbe") is None:
             out.append(
                 finding(
                     R_READINESS,

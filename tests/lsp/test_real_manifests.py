@@ -4,6 +4,8 @@ hidden in them that must be found."""
 
 from __future__ import annotations
 
+import pytest
+
 from lsp.analysers import analyse
 
 from .realworld import at, findings, rules_of
@@ -55,7 +57,7 @@ def test_cronjob_nested_template_inherits_the_pod_security_context():
 def deployment(containers: str, pod: str = "", kind: str = "Deployment", api: str = "apps/v1") -> str:
     return (
         f"apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: web\n  namespace: shop\nspec:\n"
-        "  selector: {matchLabels: {app: web}}\n  template:\n    spec:\n"
+        "  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n"
         + pod
         + "      containers:\n"
         + containers
@@ -282,3 +284,93 @@ def test_compose_override_services_are_completed_elsewhere():
     assert findings(extends, "compose.yaml") == []
     leak = override.replace("DEBUG: '1'", "API_TOKEN: tok-123")
     assert rules_of(leak, "compose.override.yaml") == {"DC004"}
+
+
+WORKER = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: mailer, namespace: shop}
+spec:
+  selector: {matchLabels: {app: mailer}}
+  template:
+    metadata: {labels: {app: mailer, tier: worker}}
+    spec:
+      securityContext: {runAsNonRoot: true}
+      containers:
+        - name: mailer
+          image: shop/mailer:2.0.1
+          livenessProbe: {exec: {command: [/bin/healthcheck]}}
+"""
+SERVICE_FOR = "---\napiVersion: v1\nkind: Service\nmetadata: {{name: {0}, namespace: shop}}\nspec:\n"
+SERVICE_FOR += "  selector: {{app: {0}}}\n  ports: [{{port: 80, targetPort: 8080}}]\n"
+
+
+def test_readiness_probes_are_asked_of_pods_that_get_traffic():
+    worker = WORKER.replace("          livenessProbe", SECURE_CONTAINER + "          livenessProbe")
+    assert findings(worker, "mailer.yaml") == []  # a worker: no Service, no port
+    assert "K8S010" in rules_of(worker + SERVICE_FOR.format("mailer"), "mailer.yaml")
+    # the file's Services select other pods: this one gets no traffic from them
+    other = SERVICE_FOR.format("web").replace("app: web", "app: mailer, x: y")
+    assert "K8S010" not in rules_of(worker + other, "mailer.yaml")
+    port = "          ports: [{name: http, containerPort: 8080}]\n"
+    served = worker.replace("          livenessProbe", port + "          livenessProbe")
+    assert "K8S010" in rules_of(served, "mailer.yaml")  # no Service here, but it listens: one is elsewhere
+    metrics = served.replace("name: http", "name: metrics")
+    assert "K8S010" not in rules_of(metrics, "mailer.yaml")
+    sts = worker.replace("kind: Deployment", "kind: StatefulSet")
+    sts = sts.replace("spec:\n  selector", "spec:\n  serviceName: mailer\n  selector")
+    assert "K8S010" in rules_of(sts, "mailer.yaml")  # a StatefulSet's governing Service selects it
+
+
+def test_services_that_select_no_pod_of_the_file():
+    web = WORKER.replace("mailer", "web")
+    (f,) = [f for f in findings(web + SERVICE_FOR.format("wbe"), "web.yaml") if f.rule == "K8S015"]
+    assert at(web + SERVICE_FOR.format("wbe"), f) == "selector" and "app=wbe" in f.message and "app=web" in f.message
+    assert "K8S015" not in rules_of(web + SERVICE_FOR.format("web"), "web.yaml")
+    # a Service alone, a selector-less or ExternalName Service, an operator's pods: cannot tell
+    assert "K8S015" not in rules_of(SERVICE_FOR.format("wbe").lstrip("-\n"), "svc.yaml")
+    external = SERVICE_FOR.format("wbe").replace("  selector: {app: wbe}\n", "  type: ExternalName\n")
+    assert "K8S015" not in rules_of(web + external, "web.yaml")
+    operator = "---\napiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata: {name: k8s, namespace: shop}\n"
+    assert "K8S015" not in rules_of(web + SERVICE_FOR.format("prometheus") + operator, "web.yaml")
+    monitor = operator.replace("kind: Prometheus", "kind: ServiceMonitor")
+    assert "K8S015" in rules_of(web + SERVICE_FOR.format("wbe") + monitor, "web.yaml")  # runs no pods
+    other_ns = SERVICE_FOR.format("web").replace("namespace: shop", "namespace: billing")
+    assert "K8S015" in rules_of(web + other_ns, "web.yaml")  # a Service selects pods of its namespace only
+
+
+@pytest.mark.parametrize(
+    "selector,flagged",
+    [
+        ("{matchLabels: {app: mailer}}", False),
+        ("{matchLabels: {app: mailer, tier: worker}}", False),
+        ("{matchLabels: {app: mail}}", True),
+        ("{matchLabels: {app: mailer, version: v2}}", True),
+        ("{matchExpressions: [{key: tier, operator: In, values: [worker, batch]}]}", False),
+        ("{matchExpressions: [{key: tier, operator: NotIn, values: [worker]}]}", True),
+        ("{matchExpressions: [{key: app, operator: Exists}]}", False),
+        ("{matchExpressions: [{key: canary, operator: DoesNotExist}]}", False),
+        ("{}", True),
+    ],
+)
+def test_workload_selectors_must_match_their_template(selector, flagged):
+    text = WORKER.replace("{matchLabels: {app: mailer}}", selector)
+    found = [f for f in findings(text, "mailer.yaml") if f.rule == "K8S016"]
+    assert bool(found) is flagged
+    if found:
+        assert at(text, found[0]) == "selector" and found[0].severity == "error"
+
+
+def test_missing_selectors_and_the_apis_that_default_them():
+    no_selector = WORKER.replace("  selector: {matchLabels: {app: mailer}}\n", "")
+    (f,) = [f for f in findings(no_selector, "mailer.yaml") if f.rule == "K8S016"]
+    assert "apps/v1 requires" in f.message
+    old_api = no_selector.replace("apps/v1", "extensions/v1beta1")
+    assert "K8S016" not in rules_of(old_api, "mailer.yaml")
+    rc = WORKER.replace("apps/v1", "v1").replace("kind: Deployment", "kind: ReplicationController")
+    assert "K8S016" not in rules_of(rc.replace("{matchLabels: {app: mailer}}", "{app: mailer}"), "rc.yaml")
+    assert "K8S016" in rules_of(rc.replace("{matchLabels: {app: mailer}}", "{app: mail}"), "rc.yaml")
+    # an image patch (kustomize) names neither selector nor labels: not judged
+    patch = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: mailer}\nspec:\n  template:\n    spec:\n"
+    patch += "      containers:\n        - name: mailer\n          image: shop/mailer:2.0.2\n"
+    assert "K8S016" not in rules_of(patch, "overlays/prod/image.yaml")

@@ -10,13 +10,17 @@ import pytest
 
 from lsp.analysers import RULES, analyse
 
-K8S_HEAD = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  namespace: shop\nspec:\n  template:\n    spec:\n"
+K8S_HEAD = (
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  namespace: shop\nspec:\n"
+    "  selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    spec:\n"
+)
 K8S_OK = """\
       securityContext:
         runAsNonRoot: true
       containers:
         - name: api
           image: shop/api:1.2.3
+          ports: [{name: http, containerPort: 80}]
           resources:
             requests: {cpu: 100m, memory: 64Mi}
             limits: {memory: 128Mi}
@@ -26,6 +30,9 @@ K8S_OK = """\
           readinessProbe: {httpGet: {path: /r, port: 80}}
 """
 K8S_OK_DOC = K8S_HEAD + K8S_OK
+
+SERVICE = "---\napiVersion: v1\nkind: Service\nmetadata: {{name: api, namespace: shop}}\nspec:\n"
+SERVICE += "  selector: {{app: {}}}\n  ports: [{{port: 80, targetPort: http}}]\n"
 
 
 def k8s(old: str, new: str) -> str:
@@ -264,6 +271,8 @@ CASES: dict[str, tuple[str, str, str]] = {
         ),
     ),
     "K8S014": ("d.yaml", k8s("  name: api\n", ""), K8S_OK_DOC),
+    "K8S015": ("d.yaml", K8S_OK_DOC + SERVICE.format("apl"), K8S_OK_DOC + SERVICE.format("api")),
+    "K8S016": ("d.yaml", k8s("{labels: {app: api}}", "{labels: {app: web}}"), K8S_OK_DOC),
     "DC001": ("compose.yaml", compose("    restart:", "    privileged: true\n    restart:"), COMPOSE_OK),
     "DC002": ("compose.yaml", compose("postgres:16.4", "postgres:latest"), COMPOSE_OK),
     "DC003": (
