@@ -2,10 +2,11 @@
 references to stages that do not exist (DF020: ``COPY --from``, ``RUN --mount=from=``, ``FROM``), as BuildKit
 resolves them. Follows hadolint's DL3022/DL3023/DL3024 where BuildKit agrees.
 
-BuildKit reads a ``--from`` that names no stage as an image, so only a name that is no image reference and
-is close to a stage name (a typo: the pull of ``docker.io/library/buidler`` fails) is reported, with a stage
-index out of range and a stage that copies from itself. A stage may name one defined later: BuildKit
-resolves it (hadolint's "previously defined" is stricter than the builder).
+BuildKit reads a ``--from`` that names no stage as an image (or a ``--build-context``), so only a name that
+is no image reference and is within two edits of a stage name (a typo: the pull of
+``docker.io/library/buidler`` fails) is reported, with a stage index out of range and a stage that copies
+from itself. A stage may name one defined later: BuildKit resolves it (hadolint's "previously defined" is
+stricter than the builder).
 """
 
 from __future__ import annotations
@@ -181,8 +182,8 @@ def _check_ref(
     if _looks_like_image(ref):
         return []
     guess = closest(ref, sorted(stages))
-    if guess is None:
-        return []  # an image from Docker Hub's library, as BuildKit takes it
+    if guess is None or _edits(ref.lower(), guess[0]) > 2:
+        return []  # an image from Docker Hub's library (or a --build-context), as BuildKit takes it
     intended = guess[0]
     fix = Fix(f"Use stage {intended}", (TextEdit(span, intended),)) if guess[1] else None
     return [
@@ -212,3 +213,18 @@ def _word_span(lines: Lines, ins: _Instr, word: str, start_col: int) -> Span:
         if m:
             return Span.on_line(ln, m.start(), m.end())
     return lines.whole(ins.start)
+
+
+def _edits(a: str, b: str) -> int:
+    """Edit distance, a swap of neighbours counting as one edit (``buidler`` is one from ``builder``)."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, prev2[j - 2] + 1)
+            cur.append(cost)
+        prev2, prev = prev, cur
+    return prev[-1]

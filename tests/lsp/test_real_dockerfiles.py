@@ -315,3 +315,9 @@ def test_duplicate_stage_names():
     (f,) = [f for f in findings(text, "Dockerfile") if f.rule == "DF022"]
     assert f.span.line == 2 and at(text, f) == "Build" and "line 1" in f.message
     assert "DF022" not in rules_of(text.replace("AS Build", "AS gobuild"), "Dockerfile")
+
+
+def test_named_build_contexts_are_not_stage_typos():
+    # `docker buildx build --build-context frontend-src=../web`: BuildKit resolves names no stage has
+    text = STAGES_BUILD.replace("AS assets", "AS frontend").format("COPY --from=frontend-src /dist /www")
+    assert "DF020" not in rules_of(text, "Dockerfile")
