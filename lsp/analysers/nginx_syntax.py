@@ -43,7 +43,6 @@ NOT_DIRECTIVE_BLOCKS = frozenset({"map", "geo", "types", "split_clients", "chars
 _ARGUMENT_WORDS = {
     "rewrite": {"break"},
     "listen": {"ssl", "http2", "proxy_protocol", "quic"},
-    "if": {"break"},
 }
 
 
