@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+
 import pytest
 
 from server.process import ServerProcess
+
+LOG_TAIL_LINES = 60
 
 
 @pytest.fixture(scope="session")
@@ -20,3 +25,20 @@ def llm_server(tmp_path_factory):
         srv.model = "aletheia-base"
         srv.log = log
         yield srv
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test that talked to a server gets that server's log tail and the machine's load in its
+    report: what CI prints is then enough to tell a slow machine from a stuck request."""
+    report = yield
+    if report.failed and call.when == "call":
+        for name, value in getattr(item, "funcargs", {}).items():
+            if isinstance(value, ServerProcess) and value.log_path and value.log_path.exists():
+                tail = value.log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+                report.sections.append((f"server log of {name} (last {len(tail)} lines)", "\n".join(tail)))
+        ps = subprocess.run(["ps", "-eo", "pid,pcpu,etime,args", "--sort=-pcpu"], capture_output=True, text=True,
+                            check=False)
+        load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        report.sections.append(("machine load", f"load average {load}\n" + "\n".join(ps.stdout.splitlines()[:8])))
+    return report

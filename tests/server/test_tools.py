@@ -140,24 +140,34 @@ def test_auto_can_answer_in_plain_text(client):
     assert any(a.finish_reason != "tool_calls" and a.message.content for a in answers)
 
 
+RESULTS = {"port_listening": {"listening": True, "pid": 812}, "disk_usage": {"used_percent": 91}}
+AGENT_TURNS = 4
+
+
 def test_round_trip_call_result_answer(client):
-    """call -> tool result -> final answer, with the assistant's call and the tool message in the prompt."""
+    """An agent loop: call -> tool results -> the model decides (auto) -> ... -> a text answer.
+
+    Every call the model makes is valid and its result goes back into the conversation with the assistant's
+    call message. After AGENT_TURNS automatic turns the loop asks for the answer with tool_choice "none", as
+    agent frameworks do when an agent reaches its step limit (a 135M model may keep calling forever)."""
     first = client.chat.completions.create(model=MODEL, messages=ASK, tools=TOOLS, tool_choice="required",
                                            temperature=0.8, seed=2, max_tokens=1024)
+    history = list(ASK)
     message = first.choices[0].message
-    calls = _check_calls(message)
-    history = ASK + [message.model_dump(exclude_none=True)]
-    for call in calls:
-        result = {"port_listening": {"listening": True, "pid": 812}, "disk_usage": {"used_percent": 91}}
-        history.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result[call.function.name])})
-    final = None
-    for seed in range(5):  # an agent loop: keep the tools, let the model decide
-        r = client.chat.completions.create(model=MODEL, messages=history, tools=TOOLS, temperature=0.8, seed=seed,
-                                           max_tokens=80)
+    for turn in range(AGENT_TURNS + 1):
+        calls = _check_calls(message)
+        history.append(message.model_dump(exclude_none=True))
+        for call in calls:
+            history.append({"role": "tool", "tool_call_id": call.id,
+                            "content": json.dumps(RESULTS[call.function.name])})
+        choice = "auto" if turn < AGENT_TURNS else "none"
+        r = client.chat.completions.create(model=MODEL, messages=history, tools=TOOLS, tool_choice=choice,
+                                           temperature=0.8, seed=turn, max_tokens=80)
+        message = r.choices[0].message
         if r.choices[0].finish_reason != "tool_calls":
-            final = r.choices[0].message
             break
-    assert final is not None and final.content
+    assert not message.tool_calls and message.content, (turn, message)
+    assert r.choices[0].finish_reason in ("stop", "length")
 
 
 def test_sdk_structured_output_helper(client):
