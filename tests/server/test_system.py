@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
+import sys
 import threading
 import time
 
@@ -11,7 +13,7 @@ import httpx
 import openai
 import pytest
 
-from server.process import ServerProcess
+from server.process import free_port
 from server.registry import discover
 
 MODEL = "aletheia-base"
@@ -48,18 +50,16 @@ def test_health_and_metrics(llm_server, client):
 
 
 def test_health_is_503_while_loading(tmp_path):
-    srv = ServerProcess(extra_args=["--models-dir", str(tmp_path)])
-    srv.start_process_only = True
-    import subprocess
-    import sys
-    proc = subprocess.Popen([sys.executable, "-m", "server", "--port", str(srv.port), "--models-dir", str(tmp_path)],
+    """Polled from the moment the process starts (ServerProcess itself waits for the 200)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "server", "--port", str(port), "--models-dir", str(tmp_path)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         statuses = []
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
-                statuses.append(httpx.get(f"{srv.url}/health", timeout=1).status_code)
+                statuses.append(httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code)
             except httpx.TransportError:
                 pass
             if statuses and statuses[-1] == 200:
