@@ -335,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for chatty in ("httpx", "httpx2"):  # one line per evaluation request, through the progress bars
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     keep_freed_memory()  # before torch allocates anything
     import transformers
     from accelerate import PartialState
