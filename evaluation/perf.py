@@ -4,7 +4,8 @@
     python -m evaluation.perf --base-url URL --compare-llama-cpp-server ...   # ours vs llama_cpp.server
 
 Per concurrency level ``c`` it sends ``max(requests_per_level, c)`` requests, ``c`` in flight at a time
-(a closed loop: a worker sends its next request when the previous one ends), and measures per request:
+(a closed loop: a worker sends its next request when the previous one ends), each a question of its own,
+so a level never finds its prompts in a prefix cache an earlier one filled, and measures per request:
 
 * TTFT: time from sending to the first streamed content token;
 * inter-token latency (ITL): ``(t_last_token - t_first_token) / (tokens - 1)``, the mean gap per request;
@@ -19,10 +20,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import math
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -41,6 +44,14 @@ PROMPTS = [
     "What causes 'too many open files' errors and how do I raise the limit for one service?",
     "Explain PostgreSQL connection pooling and when to use PgBouncer in transaction mode.",
 ]
+
+WARM_UP = "Say hello."
+
+
+def fresh_prompts(n: int) -> list[str]:
+    """``n`` different prompts (PROMPTS, each led by its own ticket number): sent once each, they share only
+    the chat template's opening with one another, as questions from different users do."""
+    return [f"Ticket {k + 1}. {PROMPTS[k % len(PROMPTS)]}" for k in range(n)]
 
 
 @dataclass
@@ -117,11 +128,11 @@ async def profile_level(
     concurrency: int,
     n_requests: int,
     max_tokens: int,
-    prompts: list[str],
+    prompts: Iterator[str],
 ) -> LevelResult:
     queue: asyncio.Queue[str] = asyncio.Queue()
-    for i in range(n_requests):
-        queue.put_nowait(prompts[i % len(prompts)])
+    for _ in range(n_requests):
+        queue.put_nowait(next(prompts))
     records: list[RequestRecord] = []
 
     async def worker() -> None:
@@ -167,14 +178,18 @@ async def profile_server(
     request_timeout: float = 300.0,
     api_key: str = "none",
 ) -> list[LevelResult]:
+    """``prompts`` are sent in order, cycling, each level carrying on where the last one stopped. By default
+    every request asks its own question (``fresh_prompts``), so no level finds its prompts in the prefix
+    cache an earlier level filled."""
     client = AsyncOpenAI(base_url=base_url, api_key=api_key, timeout=request_timeout, max_retries=0)
-    prompts = prompts or PROMPTS
+    prompts = prompts or fresh_prompts(sum(max(requests_per_level, c) for c in concurrency))
+    queue = itertools.cycle(prompts)
     results = []
     try:
-        await stream_request(client, model, prompts[0], 4)  # warm-up, not counted
+        await stream_request(client, model, WARM_UP, 4)  # not counted
         for c in concurrency:
             res = await profile_level(
-                client, server, model, c, max(requests_per_level, c), max_tokens, prompts
+                client, server, model, c, max(requests_per_level, c), max_tokens, queue
             )
             print(
                 f"[perf] {server} c={c}: {res.tokens_per_s:.1f} tok/s, TTFT p50 {res.ttft_p50 * 1000:.0f} ms, "
