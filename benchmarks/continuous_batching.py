@@ -8,6 +8,12 @@ The load generator is evaluation.perf's (closed loop, streaming chat, temperatur
 with ``--interrupt_requests False`` (so a new request queues instead of cutting the running one off) and
 the same thread count. Targets (issue 4): at 8 clients >= 200 tokens/s aggregate, >= 3x the reference, and
 TTFT p95 < 0.5 s; at 1 client >= 0.95x the reference.
+
+A third row is this machine's ceiling, measured in the same run: in-process ``llama_decode`` over the same
+number of sequences with the same chat prompts, each level as one batched prefill of all its prompts followed
+by ``--max-tokens`` batched decode steps, with no sampling, HTTP or clients. No server on this llama.cpp build
+and CPU can beat it, so "ours / ceiling" says how much the server leaves on the table and whether a target is
+within the hardware's reach at all.
 """
 
 from __future__ import annotations
@@ -19,12 +25,13 @@ import json
 import os
 import platform
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aletheia.models import bundled_gguf  # noqa: E402
-from evaluation.perf import llama_cpp_server, markdown_table, plot_levels, profile_server  # noqa: E402
+from evaluation.perf import fresh_prompts, llama_cpp_server, markdown_table, plot_levels, profile_server  # noqa: E402
 from server.process import ServerProcess  # noqa: E402
 
 
@@ -48,6 +55,54 @@ def machine_line(gguf: Path) -> str:
     simd = sorted(f for f in flags if f in {"avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8"})
     return (f"GGUF {gguf.name} (tensor types: {dict(types.most_common(3))}); CPU {cpu}, {os.cpu_count()} threads, "
             f"{' '.join(simd) or 'no AVX2'}")
+
+
+def decode_ceiling(gguf: Path, levels: list[int], max_tokens: int, threads: int) -> dict[int, tuple[float, float]]:
+    """{clients: (aggregate tokens/s, time to first tokens)} for raw batched ``llama_decode``: the prompts'
+    common opening (the chat template's) decoded once beforehand and copied to every sequence, as a warm
+    prefix cache does; then, timed, all prompts' own tokens in one batch and ``max_tokens - 1`` decode steps."""
+    import llama_cpp
+
+    from server.chat_template import render
+    from server.engines.llama_model import LlamaModel
+
+    model = LlamaModel(gguf)
+    special = {"bos_token": model.token_text(model.bos), "eos_token": model.token_text(model.eos)}
+    n_seq = max(levels)
+    prompts = [model.tokenize(render(model.chat_template, [{"role": "user", "content": p}], special_tokens=special),
+                              add_special=model.add_bos) for p in fresh_prompts(n_seq)]
+    shared = len(os.path.commonprefix(prompts))
+    n_batch = max(512, sum(map(len, prompts)))
+    ctx = model.new_context(n_ctx=2048 * n_seq, n_seq_max=n_seq, n_batch=n_batch, n_threads=threads)
+    batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
+    mem = llama_cpp.llama_get_memory(ctx)
+
+    def decode(tokens: list[tuple[int, int, int, bool]]) -> None:
+        for i, (token, pos, seq, logits) in enumerate(tokens):
+            batch.token[i], batch.pos[i], batch.n_seq_id[i], batch.logits[i] = token, pos, 1, logits
+            batch.seq_id[i][0] = seq
+        batch.n_tokens = len(tokens)
+        if llama_cpp.llama_decode(ctx, batch) != 0:
+            raise RuntimeError("llama_decode failed")
+
+    out = {}
+    try:
+        for c in levels:
+            llama_cpp.llama_memory_clear(mem, True)
+            decode([(t, pos, 0, False) for pos, t in enumerate(prompts[0][:shared])])
+            for seq in range(1, c):
+                llama_cpp.llama_memory_seq_cp(mem, 0, seq, -1, -1)
+            t0 = time.perf_counter()
+            decode([(p[pos], pos, s, pos == len(p) - 1) for s, p in enumerate(prompts[:c]) for pos in range(shared, len(p))])
+            first = time.perf_counter() - t0
+            for step in range(max_tokens - 1):
+                decode([(p[-1], len(p) + step, s, True) for s, p in enumerate(prompts[:c])])
+            out[c] = (c * max_tokens / (time.perf_counter() - t0), first)
+    finally:
+        llama_cpp.llama_batch_free(batch)
+        llama_cpp.llama_free(ctx)
+        model.close()
+    return out
 
 
 async def profile_both(levels: list[int], max_tokens: int, threads: int, gguf: Path) -> list:
@@ -74,15 +129,18 @@ def main() -> int:
     gguf = (args.gguf or bundled_gguf()).resolve()
 
     results = asyncio.run(profile_both(levels, args.max_tokens, args.threads, gguf))
+    ceiling = decode_ceiling(gguf, levels, args.max_tokens, args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     plot_levels(results, args.out)
     by = {(r.server, r.concurrency): r for r in results}
-    lines = [machine_line(gguf), "", markdown_table(results), "", "| clients | tok/s ratio (ours / reference) | TTFT p95 ours | TTFT p95 ref |",
-             "|---|---|---|---|"]
+    lines = [machine_line(gguf), "", markdown_table(results), "",
+             ("| clients | ours / reference | TTFT p95 ours | TTFT p95 ref | ceiling tok/s | ours / ceiling | "
+              "ceiling time to first tokens |"), "|---|---|---|---|---|---|---|"]
     for c in levels:
         ours, ref = by[("aletheia", c)], by[("llama_cpp.server", c)]
+        top, prefill = ceiling[c]
         lines.append(f"| {c} | {ours.tokens_per_s / ref.tokens_per_s:.2f}x | {ours.ttft_p95:.3f} s | "
-                     f"{ref.ttft_p95:.3f} s |")
+                     f"{ref.ttft_p95:.3f} s | {top:.1f} | {ours.tokens_per_s / top:.2f} | {prefill:.3f} s |")
     verdicts = []
     if 8 in levels:
         o8, r8 = by[("aletheia", 8)], by[("llama_cpp.server", 8)]
