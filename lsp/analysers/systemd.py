@@ -240,6 +240,8 @@ def _yes(a: Assignment | None) -> bool:
 def analyse_unit(text: str, path: str = "") -> list[StaticFinding]:
     unit = parse_unit(text)
     out = [finding(R_SYNTAX, msg, span) for msg, span in unit.errors]
+    if not unit.sections and not unit.errors:
+        return out  # empty or only comments: a masked unit (a link to /dev/null) or a placeholder
     if unit.section("D-BUS Service") or (
         type_from_path(path) is None and not any(s.name in directives.DIRECTIVES for s in unit.sections)
     ):
@@ -328,7 +330,10 @@ def _check_service(unit: Unit, *, complete: bool = True, template: bool = False)
         out.append(
             finding(R_NO_EXEC, "This service has no ExecStart=: systemd refuses to start it.", svc.span)
         )
-    if complete and typ != "oneshot" and svc.last("Restart") is None:
+    # A oneshot ends by design; an idle one is a console shell (emergency.service); a D-Bus service with a
+    # BusName= and no [Install] is only ever bus-activated, so the next call to it starts it again.
+    on_demand = typ in ("oneshot", "idle") or (_set(svc.last("BusName")) and unit.section("Install") is None)
+    if complete and not on_demand and svc.last("Restart") is None:
         out.append(
             finding(
                 R_RESTART,

@@ -174,3 +174,29 @@ def test_exec_start_is_required_as_systemd_requires_it(service_section, refused)
     assert ("SD010" in rules_of(unit, "x.service")) is refused
     exit_unit = "[Unit]\nDescription=Exit\nSuccessAction=exit-force\n[Service]\nSlice=-.slice\n"
     assert "SD010" not in rules_of(exit_unit, "systemd-exit.service")
+
+
+def test_a_masked_or_empty_unit_has_nothing_to_report():
+    """``systemctl mask`` links the unit to /dev/null: an editor opening it sees an empty file."""
+    assert findings("", "/lib/systemd/system/x11-common.service") == []
+    assert findings("# placeholder, see the .d/ drop-ins\n\n", "app.service") == []
+
+
+BUS_ACTIVATED = """\
+[Unit]
+Description=Hostname Service
+
+[Service]
+BusName=org.freedesktop.hostname1
+ExecStart=/lib/systemd/systemd-hostnamed
+DynamicUser=yes
+"""
+
+
+def test_services_started_on_demand_need_no_restart_policy():
+    assert "SD001" not in rules_of(BUS_ACTIVATED, "systemd-hostnamed.service")
+    shell = "[Service]\nType=idle\nExecStart=-/lib/systemd/systemd-sulogin-shell emergency\nUser=root\n"
+    assert "SD001" not in rules_of(shell, "emergency.service")
+    # enabled at boot, it is a daemon like any other: after a crash nothing calls it back up
+    enabled = BUS_ACTIVATED + "\n[Install]\nWantedBy=multi-user.target\n"
+    assert "SD001" in rules_of(enabled, "hostnamed.service")
