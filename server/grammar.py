@@ -24,8 +24,9 @@ _ENFORCED = {"type", "properties", "required", "additionalProperties", "items", 
 _FORMATS = {"uuid", "date", "time", "date-time"}
 _JSON_CHAR = r'[^"\\\x7F\x00-\x1F] | [\\] (["\\/bfnrt] | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F])'
 _MAX_DIGITS = 16
-# A string with no maxLength is capped here: a small model can stay inside a JSON string forever
-# (measured: 4 of 20 seeds ran to 1,024 tokens). The output still validates against the schema.
+# A string with no maxLength is capped by default: a small model can stay inside a JSON string forever
+# (measured: 4 of 20 seeds ran to 1,024 tokens). The output still validates against the schema, but a longer
+# legitimate string is cut, so the server's --json-max-string sets the cap (0: none).
 MAX_STRING_CHARS = 200
 
 
@@ -128,7 +129,9 @@ def check_schema(schema: Any, param: str) -> dict:
 class GrammarBuilder:
     """Collects rules for several schemas into one grammar (shared primitives are written once)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_string: int = MAX_STRING_CHARS) -> None:
+        """``max_string``: characters a string without maxLength may hold; 0 for no cap."""
+        self.max_string = max_string
         self._conv = _BoundedSchemaConverter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
         self._extra: dict[str, str] = {}
 
@@ -148,14 +151,14 @@ class GrammarBuilder:
         rules = dict(self._conv._rules)  # the converter exposes no other accessor
         if "char" in rules:  # JSON strings may not hold raw control characters (the Python port allows them)
             rules["char"] = _JSON_CHAR
-        if "string" in rules:
-            rules["string"] = '"\\"" ' + _build_repetition("char", 0, MAX_STRING_CHARS) + ' "\\"" space'
+        if "string" in rules and self.max_string > 0:
+            rules["string"] = '"\\"" ' + _build_repetition("char", 0, self.max_string) + ' "\\"" space'
         rules.update(self._extra)
         return "\n".join(f"{name} ::= {body}" for name, body in rules.items())
 
 
-def schema_grammar(schema: dict, param: str) -> str:
-    builder = GrammarBuilder()
+def schema_grammar(schema: dict, param: str, max_string: int = MAX_STRING_CHARS) -> str:
+    builder = GrammarBuilder(max_string)
     builder.rule("root", builder.schema_rule(check_schema(schema, param), "value-root", param))
     return builder.build()
 

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     threads: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
     queue_size: int = Field(64, ge=0, description="requests allowed to wait for a slot; more get 503")
     kv_unified: bool = False
+    json_max_string: int = Field(200, ge=0, description="characters a JSON string without maxLength "
+                                 "may hold in constrained output (tool arguments, response_format); 0: no cap")
     api_key: str | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = 16 * 1024 * 1024
@@ -60,6 +62,8 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     p.add_argument("--threads", type=int)
     p.add_argument("--queue-size", type=int)
     p.add_argument("--kv-unified", action="store_true", default=None)
+    p.add_argument("--json-max-string", type=int,
+                   help="cap on a JSON string without maxLength in tool arguments and response_format (0: none)")
     p.add_argument("--api-key", help="require 'Authorization: Bearer KEY' (env ALETHEIA_API_KEY)")
     p.add_argument(
         "--cors-origin",

@@ -21,7 +21,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 
-from .grammar import GrammarBuilder, check_schema
+from .grammar import MAX_STRING_CHARS, GrammarBuilder, check_schema
 from .protocol import ChatCompletionRequest, Tool
 
 EMPTY_PARAMETERS = {"type": "object", "properties": {}}
@@ -106,7 +106,7 @@ class ToolFormat(abc.ABC):
         """Messages (and the ``tools`` variable) to give the chat template."""
 
     @abc.abstractmethod
-    def grammar(self, tools: list[Tool], mode: str, parallel: bool) -> str: ...
+    def grammar(self, tools: list[Tool], mode: str, parallel: bool, max_string: int = MAX_STRING_CHARS) -> str: ...
 
     @abc.abstractmethod
     def parse(self, text: str) -> list[ParsedCall]: ...
@@ -177,8 +177,8 @@ class JSONToolFormat(ToolFormat):
                 out.append(m)
         return out
 
-    def grammar(self, tools, mode, parallel):
-        b = GrammarBuilder()
+    def grammar(self, tools, mode, parallel, max_string=MAX_STRING_CHARS):
+        b = GrammarBuilder(max_string)
         call = _call_rule(b, tools)
         calls = _repeat(call, '"," space', MAX_PARALLEL_CALLS) if parallel else call
         b.rule("tool-calls", f'"{{" space "\\"tool_calls\\"" space ":" space "[" space {calls} "]" space "}}" space')
@@ -209,8 +209,8 @@ class HermesToolFormat(ToolFormat):
             out.append(m)
         return out, [t.model_dump(exclude_none=True) for t in tools] if mode != "none" else None
 
-    def grammar(self, tools, mode, parallel):
-        b = GrammarBuilder()
+    def grammar(self, tools, mode, parallel, max_string=MAX_STRING_CHARS):
+        b = GrammarBuilder(max_string)
         call = _call_rule(b, tools)
         one = f'"<tool_call>\\n" space {call} "\\n</tool_call>"'
         b.rule("tool-calls", _repeat(one, '"\\n"', MAX_PARALLEL_CALLS) if parallel else one)

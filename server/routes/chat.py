@@ -14,7 +14,7 @@ from ..deps import ServerState, cancel_on_disconnect, get_state, parse_body
 from ..engines.base import Engine, EngineError, GenerationRequest
 from ..errors import APIError, from_engine_error
 from ..generation import Delta, GenerationRun, usage
-from ..grammar import JSON_OBJECT_SCHEMA, SchemaError, schema_grammar
+from ..grammar import JSON_OBJECT_SCHEMA, MAX_STRING_CHARS, SchemaError, schema_grammar
 from ..protocol import (
     ChatChoice,
     ChatChunkChoice,
@@ -77,7 +77,9 @@ class ToolPlan:
         return "function_call" if self.functions else "tool_calls"
 
 
-def plan_tools(body: ChatCompletionRequest, engine: Engine) -> tuple[ToolPlan, list[dict], list[dict] | None]:
+def plan_tools(
+    body: ChatCompletionRequest, engine: Engine, max_string: int = MAX_STRING_CHARS
+) -> tuple[ToolPlan, list[dict], list[dict] | None]:
     try:
         tools, mode = tool_parsers.validate_tool_request(body)
         fmt = tool_parsers.select_format(engine.chat_template)
@@ -86,14 +88,14 @@ def plan_tools(body: ChatCompletionRequest, engine: Engine) -> tuple[ToolPlan, l
             messages, template_tools = fmt.prepare(messages, tools, mode)
         grammar = None
         if mode != "none":
-            grammar = fmt.grammar(tools, mode, body.parallel_tool_calls)
+            grammar = fmt.grammar(tools, mode, body.parallel_tool_calls, max_string)
         elif body.response_format is not None and body.response_format.type == "json_object":
-            grammar = schema_grammar(JSON_OBJECT_SCHEMA, "response_format")
+            grammar = schema_grammar(JSON_OBJECT_SCHEMA, "response_format", max_string)
         elif body.response_format is not None and body.response_format.type == "json_schema":
             js = body.response_format.json_schema
             if js.schema_ is None:
                 raise SchemaError("'response_format.json_schema.schema' is required", "response_format.json_schema")
-            grammar = schema_grammar(js.schema_, "response_format.json_schema.schema")
+            grammar = schema_grammar(js.schema_, "response_format.json_schema.schema", max_string)
     except (tool_parsers.ToolRequestError, SchemaError) as exc:
         raise APIError(400, str(exc), param=exc.param, code="invalid_value") from None
     return ToolPlan(mode, fmt, grammar, body.uses_functions), messages, template_tools
@@ -104,7 +106,7 @@ async def chat_completions(request: Request, state: ServerState = Depends(get_st
     started = time.perf_counter()
     body = await parse_body(request, ChatCompletionRequest)
     spec, engine = state.registry.get(body.model)
-    plan, messages, template_tools = plan_tools(body, engine)
+    plan, messages, template_tools = plan_tools(body, engine, state.settings.json_max_string)
     prompt = render_prompt(engine, messages, template_tools)
     k = (body.top_logprobs or 0) if body.logprobs else None
     params = sampling_params(body, max_tokens=body.token_limit(), logprobs=k, grammar=plan.grammar)

@@ -41,12 +41,13 @@ def trained_models_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tight_server(tmp_path_factory, trained_models_dir):
-    """One slot, a wait queue of one, an API key, trained models: for queueing, auth and registry tests."""
+    """One slot, a wait queue of one, an API key, trained models, JSON strings capped at 12 characters: for
+    queueing, auth, registry and setting tests."""
     log = tmp_path_factory.mktemp("tight") / "server.log"
     with ServerProcess(
         extra_args=["--parallel", "1", "--queue-size", "1", "--api-key", API_KEY, "--ctx-size", "2048",
                     "--models-dir", str(trained_models_dir), "--max-body-bytes", "100000",
-                    "--cors-origin", "http://localhost:3000"],
+                    "--cors-origin", "http://localhost:3000", "--json-max-string", "12"],
         log_path=log,
     ) as srv:
         yield srv

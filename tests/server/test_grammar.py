@@ -57,3 +57,15 @@ def test_strings_without_max_length_are_capped():
     string_rule = next(line for line in grammar.splitlines() if line.startswith("string ::="))
     assert string_rule.count("char") == MAX_STRING_CHARS
     assert "char*" not in grammar
+
+
+def test_the_string_cap_is_a_setting():
+    from server.grammar import MAX_STRING_CHARS
+    from server.settings import Settings, parse_args
+
+    schema = {"type": "object", "properties": {"path": {"type": "string"}}}
+    rule = next(line for line in schema_grammar(schema, "x", 12).splitlines() if line.startswith("string ::="))
+    assert rule.count("char") == 12
+    assert "char*" in schema_grammar(schema, "x", 0)  # no cap: the converter's own unbounded string
+    assert Settings().json_max_string == MAX_STRING_CHARS
+    assert parse_args(["--json-max-string", "0"]).json_max_string == 0

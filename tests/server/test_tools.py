@@ -199,3 +199,31 @@ def test_bad_tool_requests_are_400_naming_the_problem(client, kwargs, param):
     with pytest.raises(openai.BadRequestError) as err:
         client.chat.completions.create(model=MODEL, max_tokens=5, **kwargs)
     assert err.value.body["param"] == param, err.value.body
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def test_json_max_string_caps_strings_without_max_length(tight_client):
+    """tight_server runs with --json-max-string 12: no unbounded string in tool arguments or a json_schema
+    answer is longer, whatever the seed, while a schema's own minLength/maxLength still rule their string."""
+    schema = {"type": "object", "properties": {"name": {"type": "string"},
+                                               "summary": {"type": "string", "minLength": 20, "maxLength": 40}},
+              "required": ["name", "summary"], "additionalProperties": False}
+    rf = {"type": "json_schema", "json_schema": {"name": "s", "schema": schema}}
+    for seed in range(2):
+        r = tight_client.chat.completions.create(model=MODEL, messages=ASK, temperature=0.8, seed=seed,
+                                                 max_tokens=200, response_format=rf)
+        answer = json.loads(r.choices[0].message.content)
+        assert len(answer["name"]) <= 12 and 20 <= len(answer["summary"]) <= 40, answer
+        r = tight_client.chat.completions.create(model=MODEL, messages=ASK, temperature=0.8, seed=seed,
+                                                 max_tokens=200, tools=TOOLS, tool_choice="required")
+        for call in _check_calls(r.choices[0].message):
+            assert all(len(s) <= 12 for s in _strings(json.loads(call.function.arguments))), call
