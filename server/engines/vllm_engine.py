@@ -25,6 +25,7 @@ from .base import (
     TokenLogprob,
     TokenOutput,
 )
+from .hf_vocab import token_byte_table
 
 _ids = itertools.count()
 
@@ -46,6 +47,7 @@ class VLLMEngine(Engine):
         gguf = self.model_path.endswith(".gguf")
         source = str(Path(self.model_path).parent) if gguf else self.model_path
         self.tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=Path(self.model_path).name if gguf else None)
+        self._token_bytes = token_byte_table(self.tokenizer)
         self._in_flight = 0
 
     # -- vocabulary ---------------------------------------------------------------------------------
@@ -54,7 +56,7 @@ class VLLMEngine(Engine):
         return self.tokenizer.encode(text, add_special_tokens=add_special)
 
     def token_bytes(self, token: int) -> bytes:
-        return self.tokenizer.decode([token]).encode("utf-8")
+        return self._token_bytes[token] if 0 <= token < len(self._token_bytes) else b""
 
     def detokenize(self, tokens: list[int]) -> str:
         return self.tokenizer.decode(tokens)
