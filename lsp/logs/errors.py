@@ -26,12 +26,13 @@ _ERROR_STRONG = re.compile(
     r"\b(?:ERROR|SEVERE|Traceback \(most recent call last\)|Unhandled|uncaught|Exception\b|Error:|"
     r"[A-Z]\w*(?:Exception|Error)\b|Exception in thread|exception:)", re.UNICODE
 )
-# Words that usually mark a failure, but that healthy systems also log at INFO (retries, probes).
+# Words that usually mark a failure, but that healthy systems also log at INFO (retries, probes). Not when
+# the word only starts a longer name: a package (libgpg-error-dev), a file (error.log), a key (error_page).
 _ERROR_WEAK = re.compile(
     r"\b(?:error|errors occurred|fail(?:s|ed|ure|ing)?|refused|timed? ?out|timeout|unreachable|denied|"
     r"unable to|cannot|can't|could not|couldn't|not found|no such|invalid|corrupt(?:ed|ion)?|abort(?:ed|ing)?|"
     r"crash(?:ed)?|broken pipe|reset by peer|exit(?:ed)? (?:with )?(?:status|code) [1-9]|exited abnormally|"
-    r"unexpected(?:ly)?|rejected|lost|dropped|killed)\b",
+    r"unexpected(?:ly)?|rejected|lost|dropped|killed)\b(?![-_.]\w)",
     re.IGNORECASE,
 )
 _WARNING = re.compile(r"\b(?:WARN(?:ING)?|deprecated|retry(?:ing)?|slow|degraded|throttl\w*|backoff)\b", re.IGNORECASE)

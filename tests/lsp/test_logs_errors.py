@@ -171,6 +171,18 @@ def test_severity_from_level_and_from_content():
     assert line_severity("debug", "retrying") == ""
 
 
+def test_failure_words_inside_longer_names_are_no_failure():
+    """Lines of a real dpkg.log and apt term.log: package, file and key names that begin with a failure word."""
+    assert line_severity("", "2026-05-09 07:29:12 install libgpg-error-dev:amd64 <none> 1.46-1") == ""
+    assert line_severity("", "Unpacking libgpg-error-dev (1.46-1) ...") == ""
+    assert line_severity("", "opened /var/log/nginx/error.log for writing") == ""
+    assert line_severity("", "loaded error_page directives from /etc/nginx/conf.d") == ""
+    # the word ending a name, or a field holding an error, still counts
+    assert line_severity("", "upstream reason=connection-refused") == "error"
+    assert line_severity("", 'error="dial tcp 10.0.0.7:5432: i/o timeout"') == "error"
+    assert line_severity("", "Failed to open connection to the system message bus") == "error"
+
+
 def test_exception_name_prefers_root_cause_and_last_python_line():
     assert exception_name(["x", "java.io.IOException: a", "Caused by: java.net.ConnectException: b"]) \
         == "java.net.ConnectException"
