@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -15,6 +16,8 @@ from .errors import APIError, from_validation_error
 from .metrics import Metrics
 from .registry import ModelRegistry
 from .settings import Settings
+
+log = logging.getLogger("server.http")
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -64,6 +67,9 @@ async def cancel_on_disconnect(request: Request, work: Awaitable[T]) -> T:
         done, _ = await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
         if task in done:
             return task.result()
+        # logged because a client that is in fact still waiting would hang here: the next such report says so
+        log.info("client disconnected before the response to %s %s: generation cancelled",
+                 request.method, request.url.path)
         task.cancel()
         try:
             await task

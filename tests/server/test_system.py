@@ -148,6 +148,8 @@ def test_non_streaming_disconnect_frees_the_slot(tight_server):
                    headers={"authorization": "Bearer test-key-123"},
                    json={"model": MODEL, "messages": LONG, "max_tokens": 1500, "temperature": 0.8, "seed": 2})
     assert _wait_idle(tight_server.url), "generation went on after the client left"
+    assert "client disconnected before the response to POST /v1/chat/completions" in \
+        tight_server.log_path.read_text(errors="replace")
 
 
 def test_new_request_never_cuts_off_a_running_one(tight_client):
