@@ -67,16 +67,11 @@ async def one_request(client: AsyncOpenAI, kind: str, i: int) -> None:
     elif kind == "hang_up":
         stream = await chat(model=MODEL, max_tokens=256, stream=True, messages=[{"role": "user", "content": q}])
         async with stream:  # leaving the block closes the connection: the server must free the slot
-            async for n, _ in aenumerate(stream):
-                if n == 2:
+            received = 0
+            async for _ in stream:
+                received += 1
+                if received == 3:
                     break
-
-
-async def aenumerate(aiterable):
-    n = 0
-    async for item in aiterable:
-        yield n, item
-        n += 1
 
 
 KINDS = ["shared_system", "long_prompt", "n2", "json", "tools", "echo_logprobs", "hang_up"]
