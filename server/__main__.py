@@ -1,17 +1,25 @@
-"""``python -m server``: Aletheia's OpenAI-compatible server (llama.cpp on CPU, vLLM on GPU)."""
+"""``python -m server``: Aletheia's OpenAI-compatible server (llama.cpp on CPU, vLLM on GPU).
+
+``python -m server [flags]`` serves; ``python -m server COMMAND ...`` runs one of the admin commands over the
+same settings and stores (each lives in its own module and owns its arguments).
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 
-import uvicorn
-
-from .app import create_app
-from .settings import parse_args
+# command -> module with a ``main(argv) -> int``
+COMMANDS: dict[str, str] = {}
 
 
-def main(argv: list[str] | None = None) -> int:
+def serve(argv: list[str]) -> int:
+    import uvicorn
+
+    from .app import create_app
+    from .settings import parse_args
+
     settings = parse_args(argv)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -22,6 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
                 timeout_graceful_shutdown=5)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in COMMANDS:
+        return importlib.import_module(COMMANDS[argv[0]]).main(argv[1:])
+    return serve(argv)
 
 
 if __name__ == "__main__":
