@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .engines.base import PromptTooLong, QueueFull, TooManySequences
+from .engines.base import EngineFailure, PromptTooLong, QueueFull, TooManySequences
 from .protocol import FieldError
 
 log = logging.getLogger("server")
@@ -91,6 +91,8 @@ def from_engine_error(exc: Exception) -> APIError:
         return APIError(400, str(exc), param="n", code="invalid_value")
     if isinstance(exc, ValueError):
         return APIError(400, str(exc), param=getattr(exc, "param", None), code="invalid_value")
+    if isinstance(exc, EngineFailure):  # already logged with its traceback by the engine
+        return APIError(500, f"The server had an error while generating: {exc}", code="engine_failure")
     log.exception("internal error", exc_info=exc)
     return APIError(500, "The server had an error while processing your request.", code="internal_error")
 

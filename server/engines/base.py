@@ -10,9 +10,17 @@ import abc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+# what a LoRA adapter GGUF records of the weights it was trained on (training.export_adapter writes it)
+BASE_SHA256_KEY = "aletheia.base.sha256"
+
 
 class EngineError(Exception):
     """Base class for errors an engine reports to the serving layer."""
+
+
+class EngineFailure(EngineError):
+    """The engine failed while generating a request (a failed decode step, an error in its sampling): the
+    request ends with a 500; the engine goes on serving the others."""
 
 
 class PromptTooLong(EngineError):

@@ -46,6 +46,7 @@ import numpy as np
 from .base import (
     Engine,
     EngineEvent,
+    EngineFailure,
     GenerationRequest,
     PromptLogprobs,
     PromptTooLong,
@@ -54,7 +55,7 @@ from .base import (
     TokenOutput,
     TooManySequences,
 )
-from .llama_model import LlamaModel
+from .llama_model import LlamaModel, LoraAdapter
 from .sampling import CandidateBuffers, SequenceSampler
 
 log = logging.getLogger("server.engine")
@@ -168,8 +169,14 @@ class LlamaBatchedEngine(Engine):
         max_waiting: int = 64,
         kv_unified: bool = False,
         observer: StepObserver | None = None,
+        adapter: LoraAdapter | None = None,
+        decode_lock: threading.Lock | None = None,
     ) -> None:
         self.model = model
+        self.adapter = adapter
+        # Engines over one model (the base and its adapters, each with its own context) take turns in
+        # llama_decode: llama.cpp's worker threads spin, so two decodes at once on the same cores slow both.
+        self._decode_lock = decode_lock or threading.Lock()
         self.model_path = model.path
         self.n_ctx = min(n_ctx, model.n_ctx_train) if model.n_ctx_train > 0 else n_ctx
         self.n_parallel = n_parallel
@@ -184,6 +191,8 @@ class LlamaBatchedEngine(Engine):
             n_threads=n_threads,
             kv_unified=kv_unified,
         )
+        if adapter is not None:
+            adapter.apply_to(self.ctx)
         self.mem = llama_cpp.llama_get_memory(self.ctx)
         self.batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
         self._cond = threading.Condition()
@@ -294,27 +303,34 @@ class LlamaBatchedEngine(Engine):
     # -- the scheduler thread -----------------------------------------------------------------------
 
     def _loop(self) -> None:
+        """The scheduler thread. Nothing that goes wrong in a step ends it: a failed ``llama_decode`` fails
+        the requests of that batch, a failure in one request's sampling fails that request, each with an
+        ``EngineFailure`` the routes answer as a 500 in OpenAI's shape, and the engine serves on."""
         while True:
             with self._cond:
                 while not self._stop and not self._running and not self._waiting:
                     self._cond.wait()
                 if self._stop:
                     break
-                self._reap_cancelled()
-                self._admit()
-            if not self._running:
-                self._flush()
-                continue
             try:
-                self._step()
-            except Exception as exc:  # a failed step fails its requests, never the server
+                with self._cond:
+                    self._reap_cancelled()
+                    self._admit()
+                if self._running:
+                    self._step()
+            except Exception as exc:
                 log.exception("engine step failed")
                 with self._cond:
                     for req in list(self._running):
-                        self._finish(req, error=RuntimeError(f"generation failed: {exc}"))
+                        self._finish(req, error=EngineFailure(f"generation failed: {exc}"))
             finally:
                 if not self._running:  # else the next step sends them, just before it decodes
                     self._flush()
+
+    def _fail(self, req: _Request, exc: Exception) -> None:
+        """End one request whose sampling or output failed; call with the lock held."""
+        log.exception("request failed in the engine", exc_info=exc)
+        self._finish(req, error=EngineFailure(f"generation failed: {exc}"))
 
     def _emit(self, req: _Request, item) -> None:
         self._outbox.append((req, item))
@@ -450,21 +466,28 @@ class LlamaBatchedEngine(Engine):
         # the last step's outputs go out now: the event loop formats them while llama_decode runs without
         # the GIL, instead of holding the GIL while this thread wants it back to build this batch
         self._flush()
-        t0 = time.perf_counter()
-        rc = llama_cpp.llama_decode(self.ctx, batch)
+        with self._decode_lock:
+            t0 = time.perf_counter()
+            rc = llama_cpp.llama_decode(self.ctx, batch)
+            elapsed = time.perf_counter() - t0
         if rc != 0:
             raise RuntimeError(f"llama_decode returned {rc}")
-        elapsed = time.perf_counter() - t0
 
         with self._cond:
             n_prompt_tokens = 0
             for req, start, end, first_idx in prefill:
                 n_prompt_tokens += end - start
-                if not req.cancelled:
-                    self._after_prefill(req, start, end, first_idx)
+                if not req.cancelled and not req.done:
+                    try:
+                        self._after_prefill(req, start, end, first_idx)
+                    except Exception as exc:
+                        self._fail(req, exc)
             for req, seq in decoding:
-                if not req.cancelled and not seq.finished:
-                    self._sample(req, seq, seq.batch_idx)
+                if not req.cancelled and not req.done and not seq.finished:
+                    try:
+                        self._sample(req, seq, seq.batch_idx)
+                    except Exception as exc:
+                        self._fail(req, exc)
             for req in list(self._running):
                 if not req.cancelled and all(s.finished for s in req.seqs) and req.seqs:
                     self._finish(req)
@@ -562,6 +585,8 @@ class LlamaBatchedEngine(Engine):
                 self._embedder = self.model.new_context(
                     n_ctx=self.n_ctx, n_seq_max=1, n_batch=self.n_ctx, n_threads=self.n_threads, embeddings=True
                 )
+                if self.adapter is not None:
+                    self.adapter.apply_to(self._embedder)
             ctx = self._embedder
             mem = llama_cpp.llama_get_memory(ctx)
             out = []
@@ -575,7 +600,9 @@ class LlamaBatchedEngine(Engine):
                         batch.token[i], batch.pos[i], batch.n_seq_id[i] = t, i, 1
                         batch.seq_id[i][0], batch.logits[i] = 0, True
                     batch.n_tokens = len(tokens)
-                    if llama_cpp.llama_decode(ctx, batch) != 0:
+                    with self._decode_lock:
+                        rc = llama_cpp.llama_decode(ctx, batch)
+                    if rc != 0:
                         raise RuntimeError("llama_decode failed while embedding")
                     ptr = llama_cpp.llama_get_embeddings_seq(ctx, 0)
                     vec = np.ctypeslib.as_array(ptr, shape=(self.model.n_embd,)).astype(np.float64)
