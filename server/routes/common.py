@@ -43,7 +43,7 @@ def sse(payload: BaseModel | dict, *, include_usage: bool = False) -> str:
 def system_fingerprint(spec: ModelSpec, engine: Engine) -> str:
     """Names the weights and engine configuration behind a response: the same fingerprint and seed give the
     same output (OpenAI's meaning of ``system_fingerprint``)."""
-    key = f"{spec.id}|{spec.path}|{spec.created}|{type(engine).__name__}|{engine.n_ctx}"
+    key = f"{spec.id}|{spec.path}|{spec.adapter}|{spec.created}|{type(engine).__name__}|{engine.n_ctx}"
     return "fp_" + hashlib.sha256(key.encode()).hexdigest()[:10]
 
 

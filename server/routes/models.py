@@ -13,11 +13,14 @@ router = APIRouter()
 
 def _cards(state: ServerState) -> list[ModelCard]:
     cards = []
-    for spec in state.registry.specs:
+    for spec in state.registry.served:
         engine = state.registry.engines.get(spec.id)
         ctx = engine.n_ctx if engine else None
+        weights = spec.adapter or spec.path
         for name in [spec.id, *spec.aliases]:
-            cards.append(ModelCard(id=name, created=spec.created, path=str(spec.path), context_length=ctx,
+            # as vLLM lists LoRA adapters: `root` is the weights file, `parent` the model it is served over
+            cards.append(ModelCard(id=name, created=spec.created, path=str(weights), root=str(weights),
+                                   parent=spec.parent, context_length=ctx,
                                    aliases=[a for a in [spec.id, *spec.aliases] if a != name]))
     return cards
 

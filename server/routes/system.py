@@ -18,7 +18,8 @@ async def health(state: ServerState = Depends(get_state)):
         return JSONResponse({"status": "error", "error": str(registry.error)}, status_code=503)
     if not registry.ready.is_set():
         return JSONResponse({"status": "loading"}, status_code=503, headers={"Retry-After": "2"})
-    return {"status": "ok", "models": sorted(registry.engines)}
+    failed = {s.id: s.error for s in registry.specs if s.error is not None}
+    return {"status": "ok", "models": sorted(registry.engines), **({"failed": failed} if failed else {})}
 
 
 @router.get("/metrics")
