@@ -44,14 +44,19 @@ def quick_evaluate(
     concurrency: int = 4,
     tasks_dir: str | Path | None = None,
     base_url: str | None = None,
+    adapters: dict[str, tuple[str, str]] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Metrics per model name. ``models`` maps a name to a GGUF path; with ``base_url`` the models are
-    assumed to be served there already under those names and no server is started."""
+    """Metrics per model name. ``models`` maps a name to a GGUF path, ``adapters`` a name to (LoRA adapter
+    GGUF, name of the model in ``models`` it is served over); with ``base_url`` the models are assumed to be
+    served there already under those names and no server is started."""
+    adapters = adapters or {}
+    names = [*models, *adapters]
     data = DomainData.load(tasks_dir, limit=limit, seed=seed)
     if base_url:
-        return asyncio.run(_evaluate(base_url, list(models), data, max_tokens, concurrency))
+        return asyncio.run(_evaluate(base_url, names, data, max_tokens, concurrency))
     from server.process import ServerProcess
 
     specs = [f"{name}={path}" for name, path in models.items()]
-    with ServerProcess(models=specs) as srv:
-        return asyncio.run(_evaluate(srv.base_url, list(models), data, max_tokens, concurrency))
+    loras = [arg for name, (path, base) in adapters.items() for arg in ("--lora", f"{name}={path}:{base}")]
+    with ServerProcess(models=specs, extra_args=loras) as srv:
+        return asyncio.run(_evaluate(srv.base_url, names, data, max_tokens, concurrency))

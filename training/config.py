@@ -39,6 +39,8 @@ class DataConfig:
     base_pairs: int = 0  # prompts answered by the base model to make extra "base_model" DPO pairs
     base_pairs_max_tokens: int = 96
     eval_fraction: float = 0.05  # held-out share of SFT examples for eval loss
+    # a source's weight in the max_sft_examples subset (1 when absent): 2 takes twice its proportional share
+    source_weights: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -107,7 +109,11 @@ class MergeConfig:
 @dataclass
 class ExportConfig:
     enabled: bool = True
-    outtype: Literal["q8_0", "f16", "f32"] = "q8_0"
+    # adapter: one GGUF LoRA adapter (SFT and DPO folded) that the server applies over the GGUF base, a few MB;
+    # merged: a full GGUF of the merged weights (needs the merge stage); both
+    format: Literal["adapter", "merged", "both"] = "adapter"
+    outtype: Literal["q8_0", "f16", "f32"] = "q8_0"  # of the merged GGUF
+    adapter_outtype: Literal["f16", "f32"] = "f16"
     register: bool = True  # copy the GGUF + manifest into models_dir/<name>/
 
 
@@ -185,6 +191,11 @@ def _coerce(value: Any, tp: Any, where: str, src: str) -> Any:
         if value not in choices:
             raise ConfigError(f"{src}: `{where}` must be one of {list(choices)}, got {value!r}")
         return value
+    if origin is dict:
+        key_tp, value_tp = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise ConfigError(f"{src}: `{where}` must be a mapping, got {type(value).__name__}")
+        return {_coerce(k, key_tp, where, src): _coerce(v, value_tp, f"{where}.{k}", src) for k, v in value.items()}
     if origin is list:
         (item_tp,) = typing.get_args(tp)
         if not isinstance(value, list):
@@ -232,6 +243,9 @@ def _check_semantics(cfg: RunConfig, src: str, root: Path) -> None:
     positive(cfg.data.max_dpo_pairs, "data.max_dpo_pairs")
     positive(cfg.data.contamination_ngram, "data.contamination_ngram")
     positive(cfg.data.shingle_words, "data.shingle_words")
+    for source, weight in cfg.data.source_weights.items():
+        if weight <= 0:
+            raise ConfigError(f"{src}: `data.source_weights.{source}` must be > 0, got {weight}")
     positive(cfg.sft.per_device_train_batch_size, "sft.per_device_train_batch_size")
     positive(cfg.dpo.per_device_train_batch_size, "dpo.per_device_train_batch_size")
     positive(cfg.sft.save_steps, "sft.save_steps")
@@ -247,6 +261,14 @@ def _check_semantics(cfg: RunConfig, src: str, root: Path) -> None:
         raise ConfigError(f"{src}: `data.eval_fraction` must be in [0, 1), got {cfg.data.eval_fraction}")
     if cfg.data.base_pairs < 0:
         raise ConfigError(f"{src}: `data.base_pairs` must be >= 0")
+    if cfg.export.enabled and cfg.export.format != "merged":
+        if cfg.base_model != BUNDLED_BASE and not cfg.base_model.endswith(".gguf"):
+            raise ConfigError(f"{src}: `export.format: {cfg.export.format}` needs a GGUF base_model (an adapter is "
+                              "served over the base's GGUF); use `export.format: merged` for an HF base")
+        if not (cfg.sft.enabled or cfg.dpo.enabled):
+            raise ConfigError(f"{src}: `export.format: {cfg.export.format}` needs sft or dpo enabled")
+    if cfg.export.enabled and cfg.export.format != "adapter" and not cfg.merge.enabled:
+        raise ConfigError(f"{src}: `export.format: {cfg.export.format}` needs the merge stage (merge.enabled)")
     if not cfg.name or "/" in cfg.name or cfg.name.startswith("."):
         raise ConfigError(f"{src}: `name` must be a plain directory name, got {cfg.name!r}")
     for where, path in (("data.sft_path", cfg.data.sft_path), ("data.dpo_path", cfg.data.dpo_path)):

@@ -111,8 +111,10 @@ def check_inputs(run_dir: Path, stage: str, cfg: RunConfig) -> None:
     needs = list(REQUIRES.get(stage, []))
     if stage == "dpo" and cfg.sft.enabled:
         needs.append("sft")
-    if stage == "merge":
+    if stage == "merge" or (stage == "export" and cfg.export.format != "merged"):
         needs += [s for s in ("sft", "dpo") if getattr(cfg, s).enabled]
+    if stage == "export" and cfg.export.format == "adapter":
+        needs.remove("merge")
     missing = [n for n in needs if not is_done(run_dir, n)]
     if missing:
         raise ConfigError(
@@ -261,23 +263,35 @@ class Pipeline:
 
     def stage_export(self, out: Path):
         from .base_model import bundled_gguf
+        from .export_adapter import export_adapter
         from .export_gguf import export_gguf
-        from .registry import register
+        from .registry import ADAPTER_GGUF, GGUF_NAME, register
 
         if not self.main:
             return {}, ""
         reference = self.base_gguf or bundled_gguf()
-        gguf = export_gguf(self.run_dir / "merge" / "model", out / "model.gguf", reference_gguf=reference,
-                           outtype=self.cfg.export.outtype, name=self.cfg.name)
-        metrics = {"gguf": str(gguf), "bytes": gguf.stat().st_size, "outtype": self.cfg.export.outtype}
+        fmt, metrics, shown, files = self.cfg.export.format, {"format": self.cfg.export.format}, [], {}
+        if fmt in ("adapter", "both"):
+            adapters = [self.run_dir / s / "adapter" for s in ("sft", "dpo") if getattr(self.cfg, s).enabled]
+            path = export_adapter(adapters, out / ADAPTER_GGUF, base_config_dir=self.base_dir, base_gguf=reference,
+                                  outtype=self.cfg.export.adapter_outtype, name=self.cfg.name)
+            metrics.update(adapter=str(path), adapter_bytes=path.stat().st_size)
+            shown.append(f"{path.stat().st_size / 2**20:.1f} MiB {self.cfg.export.adapter_outtype} LoRA adapter")
+            files[ADAPTER_GGUF] = path
+        if fmt in ("merged", "both"):
+            path = export_gguf(self.run_dir / "merge" / "model", out / GGUF_NAME, reference_gguf=reference,
+                               outtype=self.cfg.export.outtype, name=self.cfg.name)
+            metrics.update(gguf=str(path), bytes=path.stat().st_size, outtype=self.cfg.export.outtype)
+            shown.append(f"{path.stat().st_size / 2**20:.0f} MiB {self.cfg.export.outtype} GGUF")
+            files[GGUF_NAME] = path
         if self.cfg.export.register:
-            model_dir = register(gguf, resolve(self.cfg.models_dir, self.root), self.cfg.name,
-                                 base_model=self.cfg.base_model, config=self.cfg.to_dict(),
+            model_dir = register(files, resolve(self.cfg.models_dir, self.root), self.cfg.name,
+                                 base_model=self.cfg.base_model, base_gguf=reference, config=self.cfg.to_dict(),
                                  data_hash=self._data_hash(), metrics=self._train_metrics(),
-                                 run_dir=str(self.run_dir))
+                                 run_dir=str(self.run_dir), training=self._training_record())
             metrics["registered"] = str(model_dir)
-        return metrics, f"{gguf.stat().st_size / 2**20:.0f} MiB {self.cfg.export.outtype} GGUF" + (
-            f", registered as {metrics['registered']}" if "registered" in metrics else "")
+            shown.append(f"registered as {model_dir}")
+        return metrics, ", ".join(shown)
 
     def stage_eval(self, out: Path):
         from .evaluate import run_eval
@@ -285,14 +299,14 @@ class Pipeline:
 
         if not self.main:
             return {}, ""
-        results = run_eval(self.cfg.eval, name=self.cfg.name, gguf=self.run_dir / "export" / "model.gguf",
-                           base_gguf=self.base_gguf)
+        export = read_done(self.run_dir, "export")["metrics"]
+        results = run_eval(self.cfg.eval, name=self.cfg.name, gguf=Path(export.get("gguf") or export["adapter"]),
+                           base_gguf=self.base_gguf, adapter="gguf" not in export)
         (out / "metrics.json").write_text(json.dumps(results, indent=2))
         self.tracker.log_artifact(out / "metrics.json", "eval")
         ours = results.get(self.cfg.name, {})
         self.tracker.log_metrics({f"eval/{k}": v for k, v in ours.items()})
         self.tracker.log_metrics({f"eval_base/{k}": v for k, v in results.get("base", {}).items()})
-        export = read_done(self.run_dir, "export")["metrics"]
         if "registered" in export:
             update_metrics(Path(export["registered"]), {"eval": ours, "eval_base": results.get("base", {})})
         shown = ", ".join(f"{k} {v:.3f}" for k, v in list(ours.items())[:4])
@@ -300,6 +314,13 @@ class Pipeline:
 
     def _data_hash(self) -> str:
         return read_done(self.run_dir, "data")["metrics"].get("data_hash", "") if is_done(self.run_dir, "data") else ""
+
+    def _training_record(self) -> dict:
+        """How long each stage took and on what hardware, for the manifest (a rerun can be compared)."""
+        from .registry import hardware
+
+        stages = {s: read_done(self.run_dir, s)["seconds"] for s in STAGES if is_done(self.run_dir, s)}
+        return {"stage_seconds": stages, "hardware": hardware()}
 
     def _train_metrics(self) -> dict:
         out = {}

@@ -66,8 +66,9 @@ def length_filter(records: list[Record], tokenizer, max_len: int) -> tuple[list[
     return kept, dropped, lengths
 
 
-def proportional_order(records: list[Record], seed: int) -> list[Record]:
-    """A seeded order that interleaves sources in proportion, so any prefix is a stratified sample."""
+def proportional_order(records: list[Record], seed: int, weights: dict[str, float] | None = None) -> list[Record]:
+    """A seeded order that interleaves sources in proportion, so any prefix is a stratified sample; a source of
+    weight w (default 1) comes w times as often in a prefix, until it runs out."""
     rng = random.Random(seed)
     by_source: dict[str, list[Record]] = defaultdict(list)
     for rec in records:
@@ -76,7 +77,8 @@ def proportional_order(records: list[Record], seed: int) -> list[Record]:
     for source in sorted(by_source):
         group = by_source[source]
         rng.shuffle(group)
-        keyed += [((i + 0.5) / len(group), source, rec) for i, rec in enumerate(group)]
+        share = len(group) * (weights or {}).get(source, 1.0)
+        keyed += [((i + 0.5) / share, source, rec) for i, rec in enumerate(group)]
     keyed.sort(key=lambda t: (t[0], t[1]))
     return [rec for _, _, rec in keyed]
 
@@ -134,8 +136,8 @@ def run_data_stage(cfg: RunConfig, out_dir: Path, tokenizer, root: Path, base_gg
     dpo, d = filters.contamination(dpo, index)
     note("dpo", {k: f"contamination: {v}" for k, v in d.items()})
 
-    sft = proportional_order(sft, cfg.seed)
-    dpo = proportional_order(dpo, cfg.seed)
+    sft = proportional_order(sft, cfg.seed, dc.source_weights)
+    dpo = proportional_order(dpo, cfg.seed, dc.source_weights)
     if dc.max_sft_examples is not None and len(sft) > dc.max_sft_examples:
         note("sft", {r.id: "subset: over data.max_sft_examples" for r in sft[dc.max_sft_examples :]})
         sft = sft[: dc.max_sft_examples]
