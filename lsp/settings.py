@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 @dataclass(frozen=True)
 class Settings:
     endpoint: str = "http://127.0.0.1:8000/v1"
-    model: str = "aletheia-base"
+    model: str = "aletheia"
     api_key_env: str = ""
     request_timeout: float = 120.0
     max_tokens: int = 512

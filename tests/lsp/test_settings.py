@@ -8,7 +8,7 @@ from lsp.settings import Settings, parse_settings
 def test_defaults():
     s, problems = parse_settings(None)
     assert s == Settings() and problems == []
-    assert (s.endpoint, s.model, s.max_tokens) == ("http://127.0.0.1:8000/v1", "aletheia-base", 512)
+    assert (s.endpoint, s.model, s.max_tokens) == ("http://127.0.0.1:8000/v1", "aletheia", 512)
 
 
 def test_nested_and_dotted_keys():

@@ -8,7 +8,7 @@ export const DEFAULT_API_KEY_ENV = 'ALETHEIA_API_KEY';
 /** Every setting under `aletheia.` with its default value. */
 export const SETTING_DEFAULTS = {
   endpoint: 'http://127.0.0.1:8000/v1',
-  model: 'aletheia-base',
+  model: 'aletheia',
   apiKeyEnv: DEFAULT_API_KEY_ENV,
   requestTimeout: 120,
   maxTokens: 512,
