@@ -116,6 +116,9 @@ _HOST = re.compile(r"[\w.-]{1,100}(?=\s+(?:[\w./@-]{1,80}(?:\([^()\s]*\))?\[\d+\
 _USER_AT = re.compile(r"[\w.\[\]-]{1,64}@[\w.\[\]-]{1,64}(?=\s)")
 
 _WS = re.compile(r"\s*")
+# Where the file's layout expects a host or a logger name and no pattern reads one, any word may be it.
+_GUESSED_KINDS = frozenset({"host", "name"})
+_ANY_WORD = re.compile(r"[^\s\[\]()]{1,100}(?=\s)")
 MIN_LAYOUT_SHARE = 0.05  # a second layout must be this common in the sample (and on 2+ lines)
 MAX_LAYOUTS = 6
 
@@ -138,6 +141,7 @@ class _Field:
     end: int
     level: str = ""
     letter: bool = False  # the level is a single letter (logcat "D", Ruby "E,"), trusted only in the layout
+    guessed: bool = False  # read only because the layout expects a name or host here (see _GUESSED_KINDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +253,12 @@ def _read_fields(line: str, layout: tuple[str, ...] = ()) -> list[_Field]:
                 if m:
                     found = (step, m)
                     break
+        if found is None and expected in _GUESSED_KINDS and fields:
+            m = _ANY_WORD.match(line, pos)
+            if m:  # a host or name the patterns do not read ("R18-M1-N0-C:J12-U11"), if the next field agrees
+                fields.append(_Field(expected, m.end(), guessed=True))
+                pos = _WS.match(line, m.end()).end()
+                continue
         if found is None:
             break
         step, m = found
@@ -286,6 +296,8 @@ def _agreement(fields: list[_Field], layout: tuple[str, ...]) -> int:
         if field.kind != kind:
             break
         keep += 1
+    while keep and fields[keep - 1].guessed:
+        keep -= 1  # a guessed field is header only when a field the patterns read follows it
     return keep
 
 
