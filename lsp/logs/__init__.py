@@ -7,7 +7,8 @@ error grouping with stack traces, and excerpts for the model. Standard library +
         excerpt, first_line = context_excerpt(text, group.sample_line)
 
 Modules: ``framing`` (ANSI codes, the prefixes and wrappers of log collectors), ``headers`` (header layouts
-per stream), ``structured`` (JSON lines, logfmt), ``levels`` (level words and numbers), ``masking``
+per stream), ``columns`` (header columns learned from the file), ``structured`` (JSON lines, logfmt),
+``levels`` (level words and numbers), ``masking``
 (variables to ``<*>``), ``mining`` (Drain and the merge of variable positions), ``errors`` (severity, stack
 traces), ``report`` (the pipeline and its result types), ``metrics`` (Loghub grouping accuracy and the
 scores of annotated logs, used by tests and ``benchmarks/loghub_grouping.py``).
