@@ -3,7 +3,7 @@ error grouping with stack traces, and excerpts for the model. Standard library +
 
     from lsp.logs import analyse_log, context_excerpt
     report = analyse_log(text, source="app.log")        # never raises; report.failure says if it broke
-    for group in report.error_groups:                   # worst severity first, then most frequent
+    for group in report.error_groups:                   # worst severity first, then earliest (root cause first)
         excerpt, first_line = context_excerpt(text, group.sample_line)
 
 Modules: ``framing`` (ANSI codes, the prefixes and wrappers of log collectors), ``headers`` (header layouts

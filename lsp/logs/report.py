@@ -256,7 +256,7 @@ def _mine_templates(facts: _LineFacts) -> tuple[LogTemplateMiner, dict[int, list
 def _group_errors(lines: list[str], facts: _LineFacts, group_of: dict[int, int], miner: LogTemplateMiner,
                   template_id: dict[int, int]) -> list[ErrorGroup]:
     """Error lines grouped by template and, when they carry a trace, by the exception it ends in;
-    worst severity first, then most frequent."""
+    worst severity first, then in the order of their first line (the likely root cause first)."""
     exception_of = {anchor: exception_name([facts.texts[j] for j in [anchor, *trace]])
                     for anchor, trace in facts.trace_of.items()}
     for i, detail in facts.details.items():  # an exception a structured record carries in a field
@@ -291,7 +291,9 @@ def _group_errors(lines: list[str], facts: _LineFacts, group_of: dict[int, int],
             exception=exception,
             sample_line=sample_at + 1,
         ))
-    groups.sort(key=lambda g: (-SEVERITY_RANK[g.severity], -g.count, g.first_line))
+    # Within a severity the earliest group comes first: a failure that starts a cascade (a refused
+    # connection) precedes the many errors that follow from it, however often those repeat.
+    groups.sort(key=lambda g: (-SEVERITY_RANK[g.severity], g.first_line))
     for n, group in enumerate(groups, 1):
         group.id = n
     return groups

@@ -93,3 +93,13 @@ def test_flagged_lines_against_hand_labelled_failures(system):
         assert precision >= 0.95
     precision_error, _recall_error = flagged_precision_recall(failure, report, "error")
     assert precision_error >= 0.95
+
+
+def test_root_cause_ranks_before_the_errors_it_causes():
+    lines = ["2024-05-02 08:15:00,000 INFO [main] app.Server: started on port 8080",
+             "2024-05-02 08:15:01,000 ERROR [pool-1] app.Db: connection to db.internal:5432 refused"]
+    lines += [f"2024-05-02 08:15:{2 + i:02d},000 ERROR [http-{i}] app.Api: request {1000 + i} failed: no database"
+              for i in range(20)]
+    report = analyse_log("\n".join(lines) + "\n")
+    assert [g.count for g in report.error_groups] == [1, 20]
+    assert "refused" in report.error_groups[0].template
