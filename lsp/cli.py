@@ -124,6 +124,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if any(r.has_errors for _, r in results) else 0
 
 
+def _print_progress(stage: str, done: int, total: int) -> None:
+    """One status line on stderr, rewritten in place: the stage and its share of the lines."""
+    label = {"headers": "reading lines", "templates": "mining templates"}.get(stage, stage)
+    share = 100 * done // total if total else 100
+    print(f"\r{label}: {done:,}/{total:,} lines ({share}%)", end="", file=sys.stderr, flush=True)
+
+
 def cmd_logs(args: argparse.Namespace) -> int:
     from .analysers import decode
     from .logs import analyse_log
@@ -133,7 +140,10 @@ def cmd_logs(args: argparse.Namespace) -> int:
     except OSError as e:
         print(f"{args.file}: cannot read: {e.strerror or e}", file=sys.stderr)
         return 2
-    report = analyse_log(text, source=args.file)
+    show = args.progress or (args.progress is None and sys.stderr.isatty())
+    report = analyse_log(text, source=args.file, progress=_print_progress if show else None)
+    if show:
+        print(file=sys.stderr)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
         return 0
@@ -171,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     lg.add_argument("file", metavar="FILE")
     lg.add_argument("--json", action="store_true", help="print the full report as JSON")
     lg.add_argument("--top", type=int, default=30, help="templates to list (default 30)")
+    lg.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                    help="report progress on stderr (default: when stderr is a terminal)")
     lg.set_defaults(func=cmd_logs)
     return p
 

@@ -164,3 +164,16 @@ def test_logs_with_errors(tmp_path, capsys):
 
 def test_logs_missing_file():
     assert run("logs", "/nonexistent.log").returncode == 2
+
+
+def test_logs_progress_on_stderr(tmp_path):
+    log = tmp_path / "big.log"
+    log.write_text("".join(f"2024-05-01 10:00:{i % 60:02d} INFO worker {i % 7} done in {i % 97} ms\n"
+                           for i in range(12_000)))
+    proc = run("logs", str(log), "--progress")
+    assert proc.returncode == 0, proc.stderr
+    steps = proc.stderr.replace("\r", "\n").split()
+    assert "10,000/12,000" in steps and "12,000/12,000" in steps
+    assert "mining templates:" in proc.stderr and proc.stdout.startswith(f"{log}: 12,000 lines")
+    quiet = run("logs", str(log), "--no-progress")
+    assert quiet.returncode == 0 and quiet.stderr == ""
