@@ -8,9 +8,9 @@ error grouping with stack traces, and excerpts for the model. Standard library +
 
 Modules: ``framing`` (ANSI codes, the prefixes and wrappers of log collectors), ``headers`` (header layouts
 per stream), ``columns`` (header columns learned from the file), ``structured`` (JSON lines, logfmt),
-``levels`` (level words and numbers), ``masking``
-(variables to ``<*>``), ``mining`` (Drain and the merge of variable positions), ``errors`` (severity, stack
-traces), ``report`` (the pipeline and its result types), ``metrics`` (Loghub grouping accuracy and the
+``levels`` (level words and numbers), ``masking`` (variables to ``<*>``), ``mining`` (Drain and the merge
+of variable positions), ``errors`` (severity, stack traces), ``report`` (the pipeline and its result
+types), ``passes`` (a quick pass on a big log's first lines), ``metrics`` (Loghub grouping accuracy and the
 scores of annotated logs, used by tests and ``benchmarks/loghub_grouping.py``).
 """
 

@@ -77,6 +77,7 @@ class LogReport:
     header_layout: list[str] = field(default_factory=list)  # the header fields found, e.g. ["ts", "level"]
     frame: str = ""  # what a collector wrapped the lines in: "docker-json", "cri", "compose", "timestamps"
     failure: str = ""  # set, with an otherwise empty report, if the analysis itself failed (a bug)
+    partial: bool = False  # a quick first pass over the first lines; the report of the whole text follows
 
     def to_dict(self) -> dict:
         return asdict(self)
