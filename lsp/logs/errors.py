@@ -61,6 +61,7 @@ _SIGNAL_FRAGMENTS = (
     "critical", "emerg", "panic", "memory", "oom", "segfault", "segmentation", "dumped", "sigsegv",
     "overflow", "disk full", "no space", "severe", "traceback", "unhandled", "uncaught", "exception", "http/",
 )
+_SIGNAL = re.compile("|".join(map(re.escape, _SIGNAL_FRAGMENTS)))
 
 
 def line_severity(level: str, message: str) -> str:
@@ -87,7 +88,7 @@ def line_severity(level: str, message: str) -> str:
     http_5xx = " 5" in text and ("HTTP/" in text or text.startswith(_METHODS)) and (
         _HTTP_5XX.search(text + " ") is not None)
     lowered = text.lower()
-    if not http_5xx and not any(fragment in lowered for fragment in _SIGNAL_FRAGMENTS):
+    if not http_5xx and not _SIGNAL.search(lowered):
         return severity
     quiet = level in ("trace", "debug")
     # An explicit INFO or NOTICE says the program saw no crash: "critical" or "fatal" in its message is

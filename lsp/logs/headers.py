@@ -142,6 +142,7 @@ class _Field:
     level: str = ""
     letter: bool = False  # the level is a single letter (logcat "D", Ruby "E,"), trusted only in the layout
     guessed: bool = False  # read only because the layout expects a name or host here (see _GUESSED_KINDS)
+    step: _Step | None = None  # the step that read it (None for a guessed field)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +264,7 @@ def _read_fields(line: str, layout: tuple[str, ...] = ()) -> list[_Field]:
             break
         step, m = found
         level, letter = _level_of(step, m)
-        fields.append(_Field(step.kind, m.end(), level, letter=bool(level) and letter))
+        fields.append(_Field(step.kind, m.end(), level, letter=bool(level) and letter, step=step))
         seen_level = seen_level or step.kind == "level"
         if step.closes:
             break
@@ -347,6 +348,7 @@ class HeaderParser:
                 chosen.append(kinds)
         typed = cls(layout, tuple(c for c in chosen if c != layout))
         typed.columns = cls._learn_columns(typed, sampled)
+        typed._fast = _FastLayout.learn(typed, sampled)
         return typed
 
     @staticmethod
@@ -358,6 +360,8 @@ class HeaderParser:
         rests = [typed._parse_known(line)[0].message for line in sampled
                  if line.strip() and line[:1] not in (" ", "\t") and not is_trace_line(line)]
         return ColumnLayout.learn(rests, after_known=bool(typed.layout))
+
+    _fast: _FastLayout | None = None
 
     def parse(self, line: str) -> ParsedLine:
         parsed, structured = self._parse_known(line)
@@ -375,6 +379,10 @@ class HeaderParser:
         structured = _parse_structured(line) if line[:1] == "{" or "=" in line else None
         if structured is not None:
             return structured, True
+        if self._fast is not None:
+            quick = self._fast.parse(line)
+            if quick is not None:
+                return quick, False
         fields = _read_fields(line, self.layout)
         if not fields:
             return ParsedLine(line.strip(), "", "", False), False
@@ -390,3 +398,62 @@ class HeaderParser:
             return ParsedLine(line.strip(), level, "", False), False
         end = fields[keep - 1].end
         return ParsedLine(line[end:].strip(), level, line[:end].strip(), fields[0].kind == "ts"), False
+
+
+class _FastLayout:
+    """The file's usual header read by one regular expression: the steps that read the layout's fields on
+    most sampled lines, each in an atomic group (no backtracking into a field, as the step-by-step reading
+    does not either). Used only where it gives what :func:`_read_fields` gives on every sampled line, and
+    for a line only when its header holds a level or ends with a closing field (else reading on past the
+    layout could still find a level)."""
+
+    def __init__(self, steps: tuple[_Step, ...]):
+        self.steps = steps
+        parts = []
+        for i, st in enumerate(steps):
+            source = re.sub(r"\(\?P<(\w+)>", lambda m, i=i: f"(?P<{m.group(1)}_{i}>", st.pattern.pattern)
+            parts.append(f"(?P<f{i}>(?>{source}))")
+        self.pattern = re.compile(r"\s*" + r"\s*".join(parts))
+        self.closes = steps[-1].closes
+
+    @classmethod
+    def learn(cls, parser: HeaderParser, sampled: list[str]) -> _FastLayout | None:
+        n = len(parser.layout)
+        if not n:
+            return None
+        sequences: Counter[tuple[int, ...]] = Counter()
+        for line in sampled:
+            fields = _read_fields(line, parser.layout)
+            if len(fields) >= n and all(f.step is not None for f in fields[:n]) and tuple(
+                    f.kind for f in fields[:n]) == parser.layout:
+                sequences[tuple(id(f.step) for f in fields[:n])] += 1
+        if not sequences:
+            return None
+        by_id = {id(st): st for st in (*_STEPS, _EXPECTED_COMP)}
+        fast = cls(tuple(by_id[i] for i in sequences.most_common(1)[0][0]))
+        for line in sampled:  # it must agree with the step-by-step reading wherever it answers
+            quick = fast.parse(line)
+            if quick is not None and quick != HeaderParser._parse_known(parser, line)[0]:
+                return None
+        return fast
+
+    def parse(self, line: str) -> ParsedLine | None:
+        m = self.pattern.match(line)
+        if m is None:
+            return None
+        level = ""
+        for i, st in enumerate(self.steps):
+            for group in st.level_groups:
+                word = m.group(f"{group}_{i}")
+                if word:
+                    level = SYSLOG_SEVERITY[int(word) % 8] if group == "pri" else normalise_level(word)
+                    break
+            if not level and st.kind == "bracket" and m.end(f"f{i}") - m.start(f"f{i}") > 4:
+                inner = _BRACKET_LEVEL.search(m.group(f"f{i}"), 0, 120)
+                level = normalise_level(inner.group("l")) if inner else ""
+            if level:
+                break
+        if not level and not self.closes:
+            return None
+        end = m.end()
+        return ParsedLine(line[end:].strip(), level, line[:end].strip(), self.steps[0].kind == "ts")
