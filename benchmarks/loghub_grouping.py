@@ -47,7 +47,7 @@ from lsp.logs import analyse_log
 from lsp.logs.headers import HeaderParser
 from lsp.logs.masking import clear_mask_cache
 from lsp.logs.metrics import (
-    flagged_precision_recall,
+    flagged_counts,
     grouping_accuracy,
     pairwise_f1,
     parse_annotated,
@@ -61,6 +61,7 @@ DEFAULT_DATA = next((p for p in (REPO.parent / "shared" / "data" / "loghub", REP
                      if p.is_dir()), REPO.parent / "shared" / "data" / "loghub")
 FORMATS_DATA = REPO / "tests" / "data" / "logformats"
 FAILURE_LABELS = REPO / "tests" / "data" / "loghub" / "failure_events.json"
+REAL_LOGS = REPO / "tests" / "data" / "reallogs"
 FORMAT_SCORES = ("header", "records", "grouping", "severity", "error_groups")
 csv.field_size_limit(1 << 24)
 logging.getLogger("drain3").setLevel(logging.ERROR)
@@ -231,31 +232,57 @@ def unseen_markdown(rows: list[dict]) -> str:
 # Flagged lines against hand labels of failure events (tests/data/loghub/failure_events.json)
 # --------------------------------------------------------------------------------------------------
 
+def _failure_row(name: str, failure: list[bool], report) -> dict:
+    row = {"system": name, "failure_lines": sum(failure), "groups": len(report.error_groups)}
+    for suffix, floor in (("", "warning"), ("_error", "error")):
+        row["flagged" + suffix], row["hits" + suffix], _failed = flagged_counts(failure, report, floor)
+    return row
+
+
 def run_failures(data: Path, labels_path: Path = FAILURE_LABELS) -> list[dict]:
-    """Per labelled system: precision and recall of the lines the error groups flag, at any severity
-    and at error or worse, and how many error groups a user is shown."""
+    """Per labelled Loghub system: the lines the error groups flag, at any severity and at error or
+    worse, against the lines of the hand-labelled failure events."""
     labels = json.loads(labels_path.read_text(encoding="utf-8"))
     rows = []
     for system, events in labels.items():
         if system.startswith("_") or not (data / system).is_dir():
             continue
         raw, _content, truth = load_system(data, system)
-        failure = [e in set(events) for e in truth]
-        report = analyse_log(raw)
-        p_any, r_any = flagged_precision_recall(failure, report, "warning")
-        p_err, r_err = flagged_precision_recall(failure, report, "error")
-        rows.append({"system": system, "failure_lines": sum(failure), "groups": len(report.error_groups),
-                     "precision": p_any, "recall": r_any, "precision_error": p_err, "recall_error": r_err})
+        rows.append(_failure_row(system, [e in set(events) for e in truth], analyse_log(raw)))
     return rows
 
 
+def run_real_failures(folder: Path = REAL_LOGS) -> list[dict]:
+    """The same on the real logs of ``folder``, whose failure lines ``failures.json`` labels."""
+    labels = json.loads((folder / "failures.json").read_text(encoding="utf-8"))
+    rows = []
+    for name, failed_lines in labels.items():
+        if name.startswith("_"):
+            continue
+        report = analyse_log((folder / name).read_text(encoding="utf-8", errors="replace"))
+        failed = set(failed_lines)
+        rows.append(_failure_row(f"real: {name}", [n in failed for n in range(1, report.analysed_lines + 1)], report))
+    return rows
+
+
+def pooled_failures(rows: list[dict], name: str) -> dict:
+    keys = ("failure_lines", "groups", "flagged", "hits", "flagged_error", "hits_error")
+    return {"system": name, **{k: sum(r[k] for r in rows) for k in keys}}
+
+
 def failures_markdown(rows: list[dict]) -> str:
-    out = ["\n## Flagged lines against hand-labelled failures (tests/data/loghub/failure_events.json)\n",
-           ("| system | failure lines | error groups | precision (any severity) | recall (any severity) "
-           "| precision (error+) | recall (error+) |"), "|---|---|---|---|---|---|---|"]
+    def ratio(a: int, b: int) -> str:
+        return f"{a / b:.3f}" if b else "-"
+
+    out = [("\n## Flagged lines against hand-labelled failures (tests/data/loghub/failure_events.json, "
+           "tests/data/reallogs/failures.json)\n"),
+           ("| logs | failure lines | error groups | flagged lines | precision | recall "
+            "| flagged at error+ | precision (error+) | recall (error+) |"), "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        out.append(f"| {r['system']} | {r['failure_lines']} | {r['groups']} | {r['precision']:.3f} | "
-                   f"{r['recall']:.3f} | {r['precision_error']:.3f} | {r['recall_error']:.3f} |")
+        out.append(f"| {r['system']} | {r['failure_lines']} | {r['groups']} | {r['flagged']} | "
+                   f"{ratio(r['hits'], r['flagged'])} | {ratio(r['hits'], r['failure_lines'])} | "
+                   f"{r['flagged_error']} | {ratio(r['hits_error'], r['flagged_error'])} | "
+                   f"{ratio(r['hits_error'], r['failure_lines'])} |")
     return "\n".join(out) + "\n"
 
 
@@ -457,7 +484,11 @@ def main(argv: list[str] | None = None) -> int:
     unseen = run_unseen_headers(args.data, args.systems, args.unseen_headers, args.unseen_first_seed) if args.unseen_headers else []
     if unseen:
         print(unseen_markdown(unseen))
-    failures = run_failures(args.data)
+    loghub_failures = run_failures(args.data)
+    real_failures = run_real_failures() if REAL_LOGS.is_dir() else []
+    failures = [*loghub_failures, pooled_failures(loghub_failures, "pooled: Loghub"), *real_failures,
+                pooled_failures(real_failures, "pooled: real logs"),
+                pooled_failures(loghub_failures + real_failures, "pooled: all")]
     print(failures_markdown(failures))
     formats = run_formats(args.formats) if str(args.formats) and args.formats.is_dir() else []
     text = (markdown(rows) + (sweep_markdown(sweep) if sweep else "") + (unseen_markdown(unseen) if unseen else "")

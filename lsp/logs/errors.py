@@ -35,6 +35,12 @@ _ERROR_WEAK = re.compile(
     r"unexpected(?:ly)?|rejected|lost|dropped|killed)\b(?![-_.]\w)",
     re.IGNORECASE,
 )
+# What no program handles: a process that died, data lost or corrupted.
+_DIED = re.compile(
+    r"\b(?:terminated by signal|abort(?:ed|ing)?|killed|crash(?:ed)?|exited abnormally|"
+    r"exit(?:ed)? (?:with )?(?:status|code) [1-9]|corrupt(?:ed|ion)?|data loss)\b(?![-_.]\w)",
+    re.IGNORECASE,
+)
 _WARNING = re.compile(r"\b(?:WARN(?:ING)?|deprecated|retry(?:ing)?|slow|degraded|throttl\w*|backoff)\b", re.IGNORECASE)
 # A request answered with a server error: access logs ("GET /x HTTP/1.1" 503 1234), morgan / Express
 # ("POST /api/orders 500 41.002 ms"), uvicorn ("GET /x HTTP/1.1" 500 Internal Server Error)
@@ -70,7 +76,8 @@ def line_severity(level: str, message: str) -> str:
     ``level`` is the normalised level field (``""`` when the line has none; then a level word the message
     opens with counts as one). An explicit level is trusted, as log tools do: what the message says can
     raise an INFO or NOTICE line to a warning at most (an exception or a failure logged at INFO deserves a
-    look, not an alarm: "critical" or "fatal" in an INFO message too), never a WARN line to an error, and
+    look, not an alarm; failure words such as "not found" or "retrying", or "critical", raise nothing
+    there: the program handled what they describe), never a WARN line to an error, and
     nothing at DEBUG or TRACE; only crashes (out of memory, segfault, panic) raise a WARN or ERROR line,
     or one without a level, to critical, and a request answered with a 5xx status makes an error
     (access logs log every request at INFO). Without a level, the
@@ -99,9 +106,11 @@ def line_severity(level: str, message: str) -> str:
         return "error"  # an access log's level is the logger's; the status says how the request went
     if quiet or severity:
         return severity  # DEBUG and TRACE stay quiet; WARN and ERROR stand as they are
+    if level:  # INFO, NOTICE: the program handled what its words describe ("not found, computing it",
+        # "retrying", "deprecated"); an exception, an error it names, a process that died or data lost
+        # (PostgreSQL logs a crashed backend at LOG) still deserve a look
+        return "warning" if _ERROR_STRONG.search(text) or _DIED.search(text) else ""
     failure = _ERROR_STRONG.search(text) or (_ERROR_WEAK.search(text) and not _NOT_AN_ERROR.search(text))
-    if level:  # INFO, NOTICE
-        return "warning" if failure or _WARNING.search(text) else ""
     return "error" if failure else ("warning" if _WARNING.search(text) else "")
 
 
