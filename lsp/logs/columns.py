@@ -44,6 +44,9 @@ MIN_LINES = 20  # fewer sampled lines than this teach nothing
 COVERAGE = 0.9  # a header column is on this share of the sampled lines (with a message after it)
 STRONG_SHARE = {"digits": 0.9, "sep": 0.9, "bracket": 0.9, "closing": 0.9, "level": 0.8, "padded": 0.8}
 EXCEPTION_SHARE = 0.01  # values a strong column holds on this share of lines though of another kind
+MAX_CATEGORY_VALUES = 50  # a trailing category column (see ColumnLayout._independent) has at most these values
+INDEPENDENCE_MIN_COUNT = 10  # values and next words counted by _independent occur at least this often
+INDEPENDENCE_SHARE = 0.5  # share of the common next words each common value is seen with
 ANCHORS = frozenset({"digits", "level", "bracket"})
 STRONG_ORDER = ("level", "sep", "bracket", "closing", "digits", "padded")
 
@@ -119,7 +122,33 @@ class ColumnLayout:
         kinds, exceptions = kinds[:last_strong + 1], exceptions[:last_strong + 1]
         if not after_known and not ANCHORS.intersection(kinds):
             return cls()  # a key before a colon opening every line ("Start-Date: ...") is the event, no header
+        if kinds and kinds[-1] != "closing" and cls._independent(rows, len(kinds)):
+            kinds, exceptions = [*kinds, "weak"], [*exceptions, frozenset()]
         return cls(tuple(kinds), tuple(exceptions))
+
+    @staticmethod
+    def _independent(rows: list[tuple[str, list[re.Match[str]]]], j: int) -> bool:
+        """Whether column ``j``, after the strong columns, is one more header field (a component, a
+        category): few values, each followed by most of the words that commonly come next. The first word
+        of a message is not: it names the event, and so decides the words after it."""
+        pairs = [(toks[j].group(0), toks[j + 1].group(0)) for _t, toks in rows if len(toks) > j + 1]
+        if len(pairs) < COVERAGE * len(rows):
+            return False
+        values = Counter(v for v, _w in pairs)
+        common_values = [v for v, c in values.items() if c >= INDEPENDENCE_MIN_COUNT]
+        if len(values) > MAX_CATEGORY_VALUES or len(common_values) < 2 or (
+                sum(values[v] for v in common_values) < COVERAGE * len(pairs)):
+            return False
+        nexts = Counter(w for _v, w in pairs)
+        common_next = {w for w, c in nexts.items() if c >= INDEPENDENCE_MIN_COUNT}
+        if len(common_next) < 3:
+            return False
+        seen: dict[str, set[str]] = {}
+        for v, w in pairs:
+            if w in common_next:
+                seen.setdefault(v, set()).add(w)
+        share = sum(len(seen.get(v, ())) for v in common_values) / (len(common_values) * len(common_next))
+        return share >= INDEPENDENCE_SHARE
 
     @staticmethod
     def _kind(column: list[tuple[str, re.Match[str]]]) -> str:
