@@ -124,16 +124,54 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if any(r.has_errors for _, r in results) else 0
 
 
+def _read_log_head(path: str, max_lines: int, chunk: int = 1 << 20) -> tuple[bytes, int]:
+    """The first ``max_lines`` lines of the file at ``path`` and its number of lines, reading the rest
+    in chunks only to count it: memory is bounded by what is analysed, not by the file's size."""
+    p = Path(path)
+    if p.is_dir():
+        raise IsADirectoryError(f"{path} is a directory")
+    with p.open("rb") as fh:
+        if fh.peek(2)[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16: two-byte line breaks; read it whole
+            return fh.read(), -1
+        kept: list[bytes] = []
+        while len(kept) < max(max_lines, 0):
+            line = fh.readline()
+            if not line:
+                break
+            kept.append(line)
+        total, last = len(kept), b""
+        while block := fh.read(chunk):
+            total += block.count(b"\n")
+            last = block[-1:]
+        if last and last != b"\n":
+            total += 1  # a last line without a line break
+        return b"".join(kept), total
+
+
+def _print_progress(stage: str, done: int, total: int) -> None:
+    """One status line on stderr, rewritten in place: the stage and its share of the lines."""
+    label = {"headers": "reading lines", "templates": "mining templates"}.get(stage, stage)
+    share = 100 * done // total if total else 100
+    print(f"\r{label}: {done:,}/{total:,} lines ({share}%)", end="", file=sys.stderr, flush=True)
+
+
 def cmd_logs(args: argparse.Namespace) -> int:
     from .analysers import decode
     from .logs import analyse_log
 
     try:
-        text, _ = decode(_read(args.file))
+        head, total = _read_log_head(args.file, args.max_lines)
     except OSError as e:
         print(f"{args.file}: cannot read: {e.strerror or e}", file=sys.stderr)
         return 2
-    report = analyse_log(text, source=args.file)
+    text, _ = decode(head)
+    show = args.progress or (args.progress is None and sys.stderr.isatty())
+    report = analyse_log(text, source=args.file, max_lines=args.max_lines,
+                         progress=_print_progress if show else None)
+    if total > report.total_lines:  # the lines past --max-lines were counted, not read into memory
+        report.total_lines, report.truncated = total, True
+    if show:
+        print(file=sys.stderr)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
         return 0
@@ -171,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
     lg.add_argument("file", metavar="FILE")
     lg.add_argument("--json", action="store_true", help="print the full report as JSON")
     lg.add_argument("--top", type=int, default=30, help="templates to list (default 30)")
+    lg.add_argument("--max-lines", type=int, default=200_000, metavar="N",
+                    help="analyse the first N lines (default 200000); the rest is only counted")
+    lg.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                    help="report progress on stderr (default: when stderr is a terminal)")
     lg.set_defaults(func=cmd_logs)
     return p
 

@@ -77,7 +77,17 @@ def log_diagnostics(doc: TextDocument, report) -> list[types.Diagnostic]:
                 data={"groupId": g.id, "lines": g.lines[:50]},
             )
         )
-    if report.truncated:
+    if report.partial:
+        out.append(
+            types.Diagnostic(
+                range=types.Range(types.Position(0, 0), types.Position(0, 0)),
+                message=f"First {report.analysed_lines:,} lines analysed; the rest of the log is being analysed.",
+                severity=types.DiagnosticSeverity.Information,
+                code="log/partial",
+                source=SOURCE,
+            )
+        )
+    elif report.truncated:
         out.append(
             types.Diagnostic(
                 range=types.Range(types.Position(0, 0), types.Position(0, 0)),

@@ -182,11 +182,19 @@ class AletheiaServer(LanguageServer):
             diagnostics: list[types.Diagnostic] = []
             if kind == "log":
                 if self.settings.log_analysis_enabled:
-                    from .logs import analyse_log
+                    from .logs.passes import analyse_in_passes
 
-                    report = await asyncio.to_thread(analyse_log, text, source=path)
-                    self.states[uri] = DocumentState(version, kind, log_report=report)
-                    diagnostics = log_diagnostics(doc, report)
+                    # A big log: the first lines' error groups are published first, the whole log's next.
+                    passes = analyse_in_passes(text, source=path)
+                    while (report := await asyncio.to_thread(next, passes, None)) is not None:
+                        if self.workspace.get_text_document(uri).version != version:
+                            return  # a newer edit is on its way
+                        diagnostics = log_diagnostics(doc, report)
+                        if report.partial:
+                            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+                                uri=uri, diagnostics=diagnostics, version=version))
+                        else:
+                            self.states[uri] = DocumentState(version, kind, log_report=report)
             elif self.settings.diagnostics_enabled:
                 result = await asyncio.to_thread(analyse, text, path, lang, kind=kind)
                 self.states[uri] = DocumentState(version, result.kind, analysis=result)

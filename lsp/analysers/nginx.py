@@ -9,6 +9,7 @@ import tempfile
 import crossplane
 
 from .findings import Fix, Lines, Span, StaticFinding, TextEdit, finding, rule
+from .nginx_pitfalls import check_pitfalls
 from .nginx_syntax import argument_errors, missing_semicolons
 
 R_TOKENS = rule(
@@ -151,6 +152,7 @@ def analyse_nginx(text: str) -> list[StaticFinding]:
             )
     _Walker(lines, out).walk(parsed, [])
     out += _whole_file_checks(lines, parsed)
+    out += check_pitfalls(parsed, lambda stmt: _directive_span(lines, stmt))
     return out
 
 

@@ -16,6 +16,7 @@ from . import systemd_directives as directives
 from .common import is_literal_secret
 from .findings import Lines, Span, StaticFinding, finding, rule
 from .systemd_names import check_names
+from .systemd_pitfalls import check_service_pitfalls, check_unit_pitfalls
 
 R_RESTART = rule(
     "SD001",
@@ -250,6 +251,8 @@ def analyse_unit(text: str, path: str = "") -> list[StaticFinding]:
     kind = unit_type(path, text)
     # A drop-in amends a unit defined elsewhere: report what it sets, never what it leaves out.
     complete = not is_drop_in(path)
+    if complete:
+        out += check_unit_pitfalls(unit)
     if kind == "service":
         out += _check_service(unit, complete=complete, template=path.endswith(".in"))
     if kind == "timer" and complete:
@@ -401,7 +404,7 @@ def _check_service(unit: Unit, *, complete: bool = True, template: bool = False)
             out += _check_exec(a, template)
         if a.key == "Environment":
             out += _check_environment(a)
-    return out
+    return out + check_service_pitfalls(unit, svc, typ, complete)
 
 
 def _needs_exec_start(unit: Unit, svc: Section) -> bool:

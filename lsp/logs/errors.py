@@ -29,10 +29,16 @@ _ERROR_STRONG = re.compile(
 # Words that usually mark a failure, but that healthy systems also log at INFO (retries, probes). Not when
 # the word only starts a longer name: a package (libgpg-error-dev), a file (error.log), a key (error_page).
 _ERROR_WEAK = re.compile(
-    r"\b(?:error|errors occurred|fail(?:s|ed|ure|ing)?|refused|timed? ?out|timeout|unreachable|denied|"
+    r"\b(?:error|errors occurred|fail(?:s|ed|ures?|ing)?|did not receive|user unknown|refused|timed? ?out|timeout|unreachable|denied|"
     r"unable to|cannot|can't|could not|couldn't|not found|no such|invalid|corrupt(?:ed|ion)?|abort(?:ed|ing)?|"
     r"crash(?:ed)?|broken pipe|reset by peer|exit(?:ed)? (?:with )?(?:status|code) [1-9]|exited abnormally|"
     r"unexpected(?:ly)?|rejected|lost|dropped|killed)\b(?![-_.]\w)",
+    re.IGNORECASE,
+)
+# What no program handles: a process that died, data lost or corrupted.
+_DIED = re.compile(
+    r"\b(?:terminated by signal|abort(?:ed|ing)?|killed|crash(?:ed)?|exited abnormally|"
+    r"exit(?:ed)? (?:with )?(?:status|code) [1-9]|corrupt(?:ed|ion)?|data loss)\b(?![-_.]\w)",
     re.IGNORECASE,
 )
 _WARNING = re.compile(r"\b(?:WARN(?:ING)?|deprecated|retry(?:ing)?|slow|degraded|throttl\w*|backoff)\b", re.IGNORECASE)
@@ -55,12 +61,13 @@ _EMBEDDED_LEVEL = re.compile(
 
 # Lower-case fragments, one of which every pattern above needs: a quick test that most lines fail.
 _SIGNAL_FRAGMENTS = (
-    "error", "fail", "refus", "time", "unreach", "denied", "unable", "cannot", "can't", "could", "not found",
+    "error", "fail", "refus", "user unknown", "did not receive", "time", "unreach", "denied", "unable", "cannot", "can't", "could", "not found",
     "no such", "invalid", "corrupt", "abort", "crash", "broken", "reset", "exit", "unexpected", "rejected",
     "lost", "dropped", "kill", "warn", "deprecat", "retry", "slow", "degrad", "thrott", "backoff", "fatal",
     "critical", "emerg", "panic", "memory", "oom", "segfault", "segmentation", "dumped", "sigsegv",
     "overflow", "disk full", "no space", "severe", "traceback", "unhandled", "uncaught", "exception", "http/",
 )
+_SIGNAL = re.compile("|".join(map(re.escape, _SIGNAL_FRAGMENTS)))
 
 
 def line_severity(level: str, message: str) -> str:
@@ -69,9 +76,11 @@ def line_severity(level: str, message: str) -> str:
     ``level`` is the normalised level field (``""`` when the line has none; then a level word the message
     opens with counts as one). An explicit level is trusted, as log tools do: what the message says can
     raise an INFO or NOTICE line to a warning at most (an exception or a failure logged at INFO deserves a
-    look, not an alarm), never a WARN line to an error, and nothing at DEBUG or TRACE; only crashes
-    (out of memory, segfault, panic) raise any line but DEBUG or TRACE to critical, and a request answered
-    with a 5xx status to an error (access logs log every request at INFO). Without a level, the
+    look, not an alarm; failure words such as "not found" or "retrying", or "critical", raise nothing
+    there: the program handled what they describe), never a WARN line to an error, and
+    nothing at DEBUG or TRACE; only crashes (out of memory, segfault, panic) raise a WARN or ERROR line,
+    or one without a level, to critical, and a request answered with a 5xx status makes an error
+    (access logs log every request at INFO). Without a level, the
     words decide: strong ones and failure words make an error, warning words a warning. A stack trace
     under a line makes it an error in any case (:mod:`lsp.logs.report`).
     """
@@ -86,18 +95,22 @@ def line_severity(level: str, message: str) -> str:
     http_5xx = " 5" in text and ("HTTP/" in text or text.startswith(_METHODS)) and (
         _HTTP_5XX.search(text + " ") is not None)
     lowered = text.lower()
-    if not http_5xx and not any(fragment in lowered for fragment in _SIGNAL_FRAGMENTS):
+    if not http_5xx and not _SIGNAL.search(lowered):
         return severity
     quiet = level in ("trace", "debug")
-    if _CRITICAL.search(text):
+    # An explicit INFO or NOTICE says the program saw no crash: "critical" or "fatal" in its message is
+    # read like any other word (a failure word still makes a warning of it). Else crash words decide.
+    if (not level or severity) and _CRITICAL.search(text):
         return severity if quiet else "critical"
     if http_5xx and not quiet:
         return "error"  # an access log's level is the logger's; the status says how the request went
     if quiet or severity:
         return severity  # DEBUG and TRACE stay quiet; WARN and ERROR stand as they are
+    if level:  # INFO, NOTICE: the program handled what its words describe ("not found, computing it",
+        # "retrying", "deprecated"); an exception, an error it names, a process that died or data lost
+        # (PostgreSQL logs a crashed backend at LOG) still deserve a look
+        return "warning" if _ERROR_STRONG.search(text) or _DIED.search(text) else ""
     failure = _ERROR_STRONG.search(text) or (_ERROR_WEAK.search(text) and not _NOT_AN_ERROR.search(text))
-    if level:  # INFO, NOTICE
-        return "warning" if failure or _WARNING.search(text) else ""
     return "error" if failure else ("warning" if _WARNING.search(text) else "")
 
 

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from lsp.logs.columns import ColumnLayout
 from lsp.logs.errors import is_trace_line
 from lsp.logs.levels import SYSLOG_SEVERITY, normalise_level
 from lsp.logs.structured import parse_json, parse_logfmt
@@ -67,7 +68,7 @@ _LABELS = "LOG|DETAIL|HINT|STATEMENT|CONTEXT|QUERY|LOCATION"
 _LEVEL = re.compile(
     rf"(?P<l1>{_LEVEL_WORDS})(?:\[\d+\]|\b:?)(?=\s|$)"
     rf"|\[\s*(?:[\w.-]+:)?(?P<l2>(?i:{_LEVEL_WORDS}|note|system))\s*\]"
-    rf"|<(?P<l3>(?i:{_LEVEL_WORDS}))>(?=\s|$)|(?P<l4>{_LABELS}):(?=\s)"
+    rf"|<(?P<l3>(?i:{_LEVEL_WORDS}))>:?(?=\s|$)|(?P<l4>{_LABELS}):(?=\s)"
     rf"|[a-z][\w-]{{0,40}}\.(?P<l5>{_LEVEL_WORDS}):(?=\s)"  # Monolog's channel.LEVEL: "production.ERROR:"
 )
 # A level word inside a bracket that holds more: env_logger's "[2024-... WARN  app::db]", Serilog's "[10:00:00 ERR]"
@@ -115,6 +116,9 @@ _HOST = re.compile(r"[\w.-]{1,100}(?=\s+(?:[\w./@-]{1,80}(?:\([^()\s]*\))?\[\d+\
 _USER_AT = re.compile(r"[\w.\[\]-]{1,64}@[\w.\[\]-]{1,64}(?=\s)")
 
 _WS = re.compile(r"\s*")
+# Where the file's layout expects a host or a logger name and no pattern reads one, any word may be it.
+_GUESSED_KINDS = frozenset({"host", "name"})
+_ANY_WORD = re.compile(r"[^\s\[\]()]{1,100}(?=\s)")
 MIN_LAYOUT_SHARE = 0.05  # a second layout must be this common in the sample (and on 2+ lines)
 MAX_LAYOUTS = 6
 
@@ -137,6 +141,8 @@ class _Field:
     end: int
     level: str = ""
     letter: bool = False  # the level is a single letter (logcat "D", Ruby "E,"), trusted only in the layout
+    guessed: bool = False  # read only because the layout expects a name or host here (see _GUESSED_KINDS)
+    step: _Step | None = None  # the step that read it (None for a guessed field)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,10 +192,14 @@ _STEPS = (
 # that only open a header past the first field, and without those that follow another field at the first.
 _FIRST_STEPS = tuple(st for st in _STEPS if not st.when.startswith("after:"))
 _LATER_STEPS = tuple(st for st in _STEPS if st.when != "first")
-_CANDIDATES = {(kind, later): tuple(st for st in steps if st.kind == kind) + steps
+# Where the layout expects a component, any word closed by a colon is one ("R37-M1-N0-C:J12-U11:", a
+# node location the component patterns do not read): the other lines of the file vouch for the field.
+_EXPECTED_COMP = _Step("comp", re.compile(r"[^\s:]\S{0,200}:(?=\s|$)"), "after:*", closes=True)
+_CANDIDATES = {(kind, later): tuple(st for st in steps if st.kind == kind)
+               + ((_EXPECTED_COMP,) if kind == "comp" and later else ()) + steps
                for kind in {st.kind for st in _STEPS}
                for later, steps in ((False, _FIRST_STEPS), (True, _LATER_STEPS))}
-_AFTER = {id(st): st.after for st in _STEPS if st.when.startswith("after:")}
+_AFTER = {id(st): st.after for st in (*_STEPS, _EXPECTED_COMP) if st.when.startswith("after:")}
 _KINDS = frozenset(st.kind for st in _STEPS)
 
 
@@ -244,11 +254,17 @@ def _read_fields(line: str, layout: tuple[str, ...] = ()) -> list[_Field]:
                 if m:
                     found = (step, m)
                     break
+        if found is None and expected in _GUESSED_KINDS and fields:
+            m = _ANY_WORD.match(line, pos)
+            if m:  # a host or name the patterns do not read ("R18-M1-N0-C:J12-U11"), if the next field agrees
+                fields.append(_Field(expected, m.end(), guessed=True))
+                pos = _WS.match(line, m.end()).end()
+                continue
         if found is None:
             break
         step, m = found
         level, letter = _level_of(step, m)
-        fields.append(_Field(step.kind, m.end(), level, letter=bool(level) and letter))
+        fields.append(_Field(step.kind, m.end(), level, letter=bool(level) and letter, step=step))
         seen_level = seen_level or step.kind == "level"
         if step.closes:
             break
@@ -281,6 +297,8 @@ def _agreement(fields: list[_Field], layout: tuple[str, ...]) -> int:
         if field.kind != kind:
             break
         keep += 1
+    while keep and fields[keep - 1].guessed:
+        keep -= 1  # a guessed field is header only when a field the patterns read follows it
     return keep
 
 
@@ -294,16 +312,20 @@ class HeaderParser:
     its header that agrees with one of them.
     """
 
-    def __init__(self, layout: tuple[str, ...] = (), others: tuple[tuple[str, ...], ...] = ()):
+    def __init__(self, layout: tuple[str, ...] = (), others: tuple[tuple[str, ...], ...] = (),
+                 columns: ColumnLayout | None = None):
         self.layout = layout
         self.others = others
+        self.columns = columns or ColumnLayout()
 
     @classmethod
     def learn(cls, lines: Iterable[str], sample: int = 500) -> HeaderParser:
         counts: Counter[tuple[str, ...]] = Counter()
+        sampled: list[str] = []
         for i, line in enumerate(lines):
             if i >= sample:
                 break
+            sampled.append(line)
             # Continuation lines (frames, indented lines) have no header to learn, and no say in whether
             # the file's lines have one.
             if not line.strip() or line[:1] in (" ", "\t") or _parse_structured(line) is not None:
@@ -314,7 +336,7 @@ class HeaderParser:
         total = sum(counts.values())
         headerless = counts.pop((), 0)
         if not counts:
-            return cls(())
+            return cls((), (), cls._learn_columns(cls(()), sampled))
         # The usual layout: the most common complete sequence; ties go to the longer one. When most lines
         # have no header at all, there is none, but the formats of the other lines are still learned.
         layout = () if headerless * 2 > total else max(counts.items(), key=lambda kv: (kv[1], len(kv[0])))[0]
@@ -324,15 +346,46 @@ class HeaderParser:
             # A sequence that extends (or cuts short) a more common one is that one plus message words.
             if count >= floor and not any(kinds[:len(c)] == c or c[:len(kinds)] == kinds for c in chosen):
                 chosen.append(kinds)
-        return cls(layout, tuple(c for c in chosen if c != layout))
+        typed = cls(layout, tuple(c for c in chosen if c != layout))
+        typed.columns = cls._learn_columns(typed, sampled)
+        typed._fast = _FastLayout.learn(typed, sampled)
+        return typed
+
+    @staticmethod
+    def _learn_columns(typed: HeaderParser, sampled: list[str]) -> ColumnLayout:
+        """The header columns (:mod:`lsp.logs.columns`) that follow the known fields on the sampled lines;
+        none after a layout a component closes (``prog[pid]:``, ``Class.name:``): its header is complete."""
+        if typed.layout[-1:] == ("comp",):
+            return ColumnLayout()
+        rests = [typed._parse_known(line)[0].message for line in sampled
+                 if line.strip() and line[:1] not in (" ", "\t") and not is_trace_line(line)]
+        return ColumnLayout.learn(rests, after_known=bool(typed.layout))
+
+    _fast: _FastLayout | None = None
 
     def parse(self, line: str) -> ParsedLine:
+        parsed, structured = self._parse_known(line)
+        if structured or not self.columns.kinds or not parsed.message:
+            return parsed
+        cut, level = self.columns.split(parsed.message)
+        if not cut:
+            return parsed
+        header = f"{parsed.header} {parsed.message[:cut]}".strip()
+        return ParsedLine(parsed.message[cut:].strip(), parsed.level or level, header, parsed.has_timestamp)
+
+    def _parse_known(self, line: str) -> tuple[ParsedLine, bool]:
+        """``line`` split after the header fields :data:`_STEPS` know, as the learned layouts allow, and
+        whether it is a structured record (JSON, logfmt)."""
         structured = _parse_structured(line) if line[:1] == "{" or "=" in line else None
         if structured is not None:
-            return structured
+            return structured, True
+        if self._fast is not None:
+            quick = self._fast.parse(line)
+            if quick is not None:
+                return quick, False
         fields = _read_fields(line, self.layout)
         if not fields:
-            return ParsedLine(line.strip(), "", "", False)
+            return ParsedLine(line.strip(), "", "", False), False
         keep = _agreement(fields, self.layout) if self.layout else 0
         for other in self.others:
             keep = max(keep, _agreement(fields, other))
@@ -342,6 +395,65 @@ class HeaderParser:
         # there does not ("A new client connected" after a timestamp is no logcat Assert).
         level = next((f.level for i, f in enumerate(fields) if f.level and (i < keep or not f.letter)), "")
         if keep == 0:
-            return ParsedLine(line.strip(), level, "", False)
+            return ParsedLine(line.strip(), level, "", False), False
         end = fields[keep - 1].end
-        return ParsedLine(line[end:].strip(), level, line[:end].strip(), fields[0].kind == "ts")
+        return ParsedLine(line[end:].strip(), level, line[:end].strip(), fields[0].kind == "ts"), False
+
+
+class _FastLayout:
+    """The file's usual header read by one regular expression: the steps that read the layout's fields on
+    most sampled lines, each in an atomic group (no backtracking into a field, as the step-by-step reading
+    does not either). Used only where it gives what :func:`_read_fields` gives on every sampled line, and
+    for a line only when its header holds a level or ends with a closing field (else reading on past the
+    layout could still find a level)."""
+
+    def __init__(self, steps: tuple[_Step, ...]):
+        self.steps = steps
+        parts = []
+        for i, st in enumerate(steps):
+            source = re.sub(r"\(\?P<(\w+)>", lambda m, i=i: f"(?P<{m.group(1)}_{i}>", st.pattern.pattern)
+            parts.append(f"(?P<f{i}>(?>{source}))")
+        self.pattern = re.compile(r"\s*" + r"\s*".join(parts))
+        self.closes = steps[-1].closes
+
+    @classmethod
+    def learn(cls, parser: HeaderParser, sampled: list[str]) -> _FastLayout | None:
+        n = len(parser.layout)
+        if not n:
+            return None
+        sequences: Counter[tuple[int, ...]] = Counter()
+        for line in sampled:
+            fields = _read_fields(line, parser.layout)
+            if len(fields) >= n and all(f.step is not None for f in fields[:n]) and tuple(
+                    f.kind for f in fields[:n]) == parser.layout:
+                sequences[tuple(id(f.step) for f in fields[:n])] += 1
+        if not sequences:
+            return None
+        by_id = {id(st): st for st in (*_STEPS, _EXPECTED_COMP)}
+        fast = cls(tuple(by_id[i] for i in sequences.most_common(1)[0][0]))
+        for line in sampled:  # it must agree with the step-by-step reading wherever it answers
+            quick = fast.parse(line)
+            if quick is not None and quick != HeaderParser._parse_known(parser, line)[0]:
+                return None
+        return fast
+
+    def parse(self, line: str) -> ParsedLine | None:
+        m = self.pattern.match(line)
+        if m is None:
+            return None
+        level = ""
+        for i, st in enumerate(self.steps):
+            for group in st.level_groups:
+                word = m.group(f"{group}_{i}")
+                if word:
+                    level = SYSLOG_SEVERITY[int(word) % 8] if group == "pri" else normalise_level(word)
+                    break
+            if not level and st.kind == "bracket" and m.end(f"f{i}") - m.start(f"f{i}") > 4:
+                inner = _BRACKET_LEVEL.search(m.group(f"f{i}"), 0, 120)
+                level = normalise_level(inner.group("l")) if inner else ""
+            if level:
+                break
+        if not level and not self.closes:
+            return None
+        end = m.end()
+        return ParsedLine(line[end:].strip(), level, line[:end].strip(), self.steps[0].kind == "ts")

@@ -165,3 +165,20 @@ def score_annotated(log: AnnotatedLog, report, messages: Sequence[str | None] | 
         scores["header"] = sum(messages[i] == log.message[i] for i in marked) / len(marked) if marked else 1.0
     return scores
 
+
+
+def flagged_counts(failure: Sequence[bool], report, min_severity: str = "warning") -> tuple[int, int, int]:
+    """Lines a report's error groups flag (at ``min_severity`` or worse), how many of them are failures,
+    and how many failures there are, against hand labels: ``failure[i]`` says whether line ``i + 1``
+    reports a failure."""
+    floor = SEVERITY_RANK[min_severity]
+    flagged = {line - 1 for g in report.error_groups if SEVERITY_RANK[g.severity] >= floor for line in g.lines}
+    failed = {i for i, f in enumerate(failure) if f}
+    return len(flagged), len(flagged & failed), len(failed)
+
+
+def flagged_precision_recall(failure: Sequence[bool], report, min_severity: str = "warning") -> tuple[float, float]:
+    """Precision and recall of the flagged lines (see :func:`flagged_counts`); precision is 1.0 when nothing
+    is flagged, recall 1.0 when nothing failed."""
+    flagged, hits, failed = flagged_counts(failure, report, min_severity)
+    return (hits / flagged if flagged else 1.0), (hits / failed if failed else 1.0)

@@ -34,6 +34,7 @@ MAX_MERGE_TOKENS = 100  # longer templates are not considered by the merge step 
 MAX_MERGE_PASSES = 10
 CROWDED_SIMILARITY = 0.5
 MAX_CANDIDATES = 256
+MAX_SEEN = 200_000  # masked messages remembered with their group (see LogTemplateMiner.add)
 
 
 class ConstantTokenDrain(Drain):
@@ -67,14 +68,25 @@ class LogTemplateMiner:
         self._drain = ConstantTokenDrain(depth=depth, sim_th=similarity, max_children=100, param_str=MASK)
         self._masking = masking
         self._merged_tokens: dict[int, list[str]] = {}
+        self._seen: dict[str, int] = {}  # masked message -> the group it joined
 
     def add(self, message: str) -> int:
-        """Mine one message (already stripped of its header); returns its group id."""
+        """Mine one message (already stripped of its header); returns its group id. A masked message seen
+        before joins the group it joined then: that group's template already covers it (templates only
+        ever generalise), so the tree search and the template update would change nothing."""
         text = mask(message) if self._masking else message
+        known = self._seen.get(text)
+        if known is not None:
+            self._drain.id_to_cluster[known].size += 1
+            return known
+        full_text = text
         tokens = text.split()
         if len(tokens) > MAX_TOKENS:
             text = " ".join(tokens[:MAX_TOKENS])
         cluster, _change = self._drain.add_log_message(text)
+        if len(self._seen) >= MAX_SEEN:
+            self._seen.clear()  # bounded memory on logs of ever-new messages
+        self._seen[full_text] = cluster.cluster_id
         return cluster.cluster_id
 
     def template(self, group_id: int) -> str:

@@ -11,6 +11,7 @@ Pipeline: split lines -> remove ANSI codes and collector frames (:mod:`lsp.logs.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from lsp.logs.errors import (
@@ -31,6 +32,9 @@ SAMPLE_CHARS = 500  # length of the sample line kept for each error group
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the line breaks the Language Server Protocol counts
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]+")
 _PY_EXCEPTION_LINE = re.compile(r"^\s*[A-Za-z_][\w.]*(?:: .*)?$")
+PROGRESS_EVERY = 10_000  # lines between two calls of a progress callback
+# progress(stage, done, total): stage "headers" (reading headers, severity, traces) or "templates" (mining)
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -73,6 +77,7 @@ class LogReport:
     header_layout: list[str] = field(default_factory=list)  # the header fields found, e.g. ["ts", "level"]
     frame: str = ""  # what a collector wrapped the lines in: "docker-json", "cri", "compose", "timestamps"
     failure: str = ""  # set, with an otherwise empty report, if the analysis itself failed (a bug)
+    partial: bool = False  # a quick first pass over the first lines; the report of the whole text follows
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -92,11 +97,13 @@ def _clean(line: str) -> str:
     return _CONTROL.sub(" ", strip_ansi(line[:MAX_LINE_CHARS]))
 
 
-def analyse_log(text: str, *, source: str = "", max_lines: int = 200_000) -> LogReport:
+def analyse_log(text: str, *, source: str = "", max_lines: int = 200_000,
+                progress: Progress | None = None) -> LogReport:
     """Mine the templates of ``text`` and group its errors. ``max_lines`` bounds the work: lines past it
-    are not analysed and the report says ``truncated``."""
+    are not analysed and the report says ``truncated``. ``progress(stage, done, total)`` is called every
+    :data:`PROGRESS_EVERY` lines of each stage and at its end."""
     try:
-        return _analyse(text, source, max_lines)
+        return _analyse(text, source, max_lines, progress)
     except Exception as exc:  # noqa: BLE001 - the analyser must never take the language server down
         return LogReport(source=source, failure=f"{type(exc).__name__}: {exc}")
 
@@ -113,7 +120,7 @@ class _LineFacts:
     details: dict[int, str] = field(default_factory=dict)  # a structured record's error details
 
 
-def _analyse(text: str, source: str, max_lines: int) -> LogReport:
+def _analyse(text: str, source: str, max_lines: int, progress: Progress | None = None) -> LogReport:
     if text is None:
         text = ""
     elif isinstance(text, (bytes, bytearray)):
@@ -130,9 +137,9 @@ def _analyse(text: str, source: str, max_lines: int) -> LogReport:
     framed = unframe(lines, report.frame)
     parsers = _learn_parsers(framed)
     report.header_layout = list(max(parsers.values(), key=lambda p: p.lines).parser.layout)
-    facts = _read_lines(framed, parsers)
+    facts = _read_lines(framed, parsers, progress)
     _name_records(facts)
-    miner, members = _mine_templates(facts)
+    miner, members = _mine_templates(facts, progress)
     ordered = sorted(members.items(), key=lambda kv: (-len(kv[1]), kv[1][0]))
     template_id = {gid: n for n, (gid, _) in enumerate(ordered, 1)}
     report.templates = [
@@ -172,10 +179,12 @@ def _learn_parsers(framed: list[Framed]) -> dict[str, _Stream]:
     return {stream: _Stream(HeaderParser.learn(texts), len(texts)) for stream, texts in by_stream.items()}
 
 
-def _read_lines(framed: list[Framed], streams: dict[str, _Stream]) -> _LineFacts:
+def _read_lines(framed: list[Framed], streams: dict[str, _Stream], progress: Progress | None = None) -> _LineFacts:
     """Split headers, rate severities and attach stack-trace lines to the error that starts them."""
     facts = _LineFacts(texts=[f.text for f in framed])
     for i, f in enumerate(framed):
+        if progress is not None and i % PROGRESS_EVERY == 0 and i:
+            progress("headers", i, len(framed))
         text, stream = f.text, streams[f.stream]
         if not text.strip():
             facts.messages.append(None)
@@ -238,13 +247,21 @@ def _name_records(facts: _LineFacts) -> None:
             facts.messages[anchor] = f"{message} {first.strip()}".strip()
 
 
-def _mine_templates(facts: _LineFacts) -> tuple[LogTemplateMiner, dict[int, list[int]]]:
+def _mine_templates(facts: _LineFacts, progress: Progress | None = None
+                    ) -> tuple[LogTemplateMiner, dict[int, list[int]]]:
     """Mine every message that is not part of a trace; returns the miner and each group's lines."""
     miner = LogTemplateMiner()
     members: dict[int, list[int]] = {}
+    total = len(facts.messages)
+    if progress is not None:
+        progress("headers", total, total)
     for i, message in enumerate(facts.messages):
+        if progress is not None and i % PROGRESS_EVERY == 0 and i:
+            progress("templates", i, total)
         if message is not None and not facts.in_trace[i]:
             members.setdefault(miner.add(message), []).append(i)
+    if progress is not None:
+        progress("templates", total, total)
     # Words that take many values in one place are variables: merge the groups they split.
     merged_into = miner.merge_variable_positions()
     regrouped: dict[int, list[int]] = {}
@@ -256,7 +273,7 @@ def _mine_templates(facts: _LineFacts) -> tuple[LogTemplateMiner, dict[int, list
 def _group_errors(lines: list[str], facts: _LineFacts, group_of: dict[int, int], miner: LogTemplateMiner,
                   template_id: dict[int, int]) -> list[ErrorGroup]:
     """Error lines grouped by template and, when they carry a trace, by the exception it ends in;
-    worst severity first, then most frequent."""
+    worst severity first, then in the order of their first line (the likely root cause first)."""
     exception_of = {anchor: exception_name([facts.texts[j] for j in [anchor, *trace]])
                     for anchor, trace in facts.trace_of.items()}
     for i, detail in facts.details.items():  # an exception a structured record carries in a field
@@ -291,7 +308,9 @@ def _group_errors(lines: list[str], facts: _LineFacts, group_of: dict[int, int],
             exception=exception,
             sample_line=sample_at + 1,
         ))
-    groups.sort(key=lambda g: (-SEVERITY_RANK[g.severity], -g.count, g.first_line))
+    # Within a severity the earliest group comes first: a failure that starts a cascade (a refused
+    # connection) precedes the many errors that follow from it, however often those repeat.
+    groups.sort(key=lambda g: (-SEVERITY_RANK[g.severity], g.first_line))
     for n, group in enumerate(groups, 1):
         group.id = n
     return groups

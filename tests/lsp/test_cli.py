@@ -164,3 +164,31 @@ def test_logs_with_errors(tmp_path, capsys):
 
 def test_logs_missing_file():
     assert run("logs", "/nonexistent.log").returncode == 2
+
+
+def test_logs_progress_on_stderr(tmp_path):
+    log = tmp_path / "big.log"
+    log.write_text("".join(f"2024-05-01 10:00:{i % 60:02d} INFO worker {i % 7} done in {i % 97} ms\n"
+                           for i in range(12_000)))
+    proc = run("logs", str(log), "--progress")
+    assert proc.returncode == 0, proc.stderr
+    steps = proc.stderr.replace("\r", "\n").split()
+    assert "10,000/12,000" in steps and "12,000/12,000" in steps
+    assert "mining templates:" in proc.stderr and proc.stdout.startswith(f"{log}: 12,000 lines")
+    quiet = run("logs", str(log), "--no-progress")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_logs_max_lines_reads_only_the_head_and_counts_the_rest(tmp_path):
+    log = tmp_path / "app.log"
+    lines = [f"2024-05-01 10:00:{i:02d} INFO request {i} served" for i in range(30)]
+    lines[4] = "2024-05-01 10:00:04 ERROR payment gateway timed out"
+    lines[25] = "2024-05-01 10:00:25 ERROR disk full on /var/lib/db"
+    log.write_text("\n".join(lines))  # no line break after the last line
+    proc = run("logs", str(log), "--max-lines", "10", "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert (report["total_lines"], report["analysed_lines"], report["truncated"]) == (30, 10, True)
+    assert [g["first_line"] for g in report["error_groups"]] == [5]
+    text = run("logs", str(log), "--max-lines", "10").stdout
+    assert text.startswith(f"{log}: 30 lines") and "(truncated)" in text.splitlines()[0]

@@ -157,7 +157,7 @@ def test_severity_from_level_and_from_content():
     # stack trace under the line makes an error of it, see test_warning_with_a_stack_trace_is_an_error).
     assert line_severity("info", "Exception in receiveBlock for block blk_1") == "warning"
     assert line_severity("", "connect to 10.0.0.1 port 22: Connection refused") == "error"
-    assert line_severity("info", "connection refused, retrying") == "warning"  # INFO lowers weak words
+    assert line_severity("info", "connection refused, retrying") == ""  # INFO: handled, as its level says
     assert line_severity("warning", "lease renewal failed, will retry") == "warning"  # WARN is trusted
     assert line_severity("warning", "java.io.IOException: Broken pipe") == "warning"
     assert line_severity("warning", "SQL Error: 0, SQLState: 08001") == "warning"

@@ -64,6 +64,8 @@ http {
     add_header X-Frame-Options DENY;
     server {
         listen 443 ssl;
+        ssl_certificate /etc/ssl/api.crt;
+        ssl_certificate_key /etc/ssl/api.key;
         ssl_protocols TLSv1.2 TLSv1.3;
         ssl_ciphers HIGH:!aNULL:!MD5:!RC4;
         location /static/ {
@@ -377,6 +379,49 @@ CASES: dict[str, tuple[str, str, str]] = {
         "api.service",
         service("ExecStart=/usr/bin/api", "ExecStrat=/usr/bin/api\nExecStart=/usr/bin/api"),
         service("ExecStart=/usr/bin/api", "X-Owner=team-api\nExecStart=/usr/bin/api"),
+    ),
+    "SD014": (
+        "api.service",
+        service("ExecStart=/usr/bin/api --port 8000", "ExecStart=/usr/bin/api --port 8000 >> /var/log/api.log 2>&1"),
+        service("ExecStart=/usr/bin/api --port 8000",
+                "ExecStart=/bin/sh -c '/usr/bin/api --port 8000 >> /var/log/api.log 2>&1'"),
+    ),
+    "SD015": (
+        "api.service",
+        service("Description=API\n", "Description=API\nWants=network-online.target\nAfter=network.target\n"),
+        service("Description=API\n", "Description=API\nWants=network-online.target\nAfter=network-online.target\n"),
+    ),
+    "SD016": (
+        "api.service",
+        service("ExecStart=/usr/bin/api --port 8000\n", "ExecStart=/usr/bin/migrate\nExecStart=/usr/bin/api --port 8000\n"),
+        service("ExecStart=/usr/bin/api --port 8000\n",
+                "ExecStartPre=/usr/bin/migrate\nExecStart=/usr/bin/api --port 8000\n"),
+    ),
+    "SD017": (
+        "api.service",
+        service("Type=simple", "Type=oneshot").replace("Restart=on-failure", "Restart=always"),
+        service("Type=simple", "Type=oneshot"),
+    ),
+    "SD018": ("api.service", service("PrivateTmp=yes\n", "PrivateTmp=yes\nMemoryLimit=512M\n"),
+              service("PrivateTmp=yes\n", "PrivateTmp=yes\nMemoryMax=512M\n")),
+    "SD019": ("api.service", service("PrivateTmp=yes\n", "PrivateTmp=yes\nEnvironmentFile=etc/api.env\n"),
+              service("PrivateTmp=yes\n", "PrivateTmp=yes\nEnvironmentFile=-/etc/api.env\n")),
+    "NGX012": ("nginx.conf", nginx("Host $host", "Host $http_host"), NGINX_OK),
+    "NGX013": ("nginx.conf", nginx("autoindex off;", "autoindex off;\n            valid_referers none server_names;"),
+               nginx("autoindex off;", "autoindex off;\n            valid_referers server_names;")),
+    "NGX014": ("nginx.conf", nginx("server_tokens off;", "server_tokens off;\n    error_log off;"),
+               nginx("server_tokens off;", "server_tokens off;\n    error_log /dev/null crit;")),
+    "NGX015": ("nginx.conf", nginx("        ssl_certificate /etc/ssl/api.crt;\n", ""), NGINX_OK),
+    "NGX016": ("nginx.conf", nginx("http://127.0.0.1:8000", "http://$arg_backend"),
+               nginx("http://127.0.0.1:8000", "http://$upstream_name")),
+    "NGX017": ("nginx.conf", nginx("location /api/ {", "location ~ ^/api/ {").replace(
+        "http://127.0.0.1:8000;", "http://127.0.0.1:8000/v1/;"), nginx("location /api/ {", "location ~ ^/api/ {")),
+    "NGX018": (
+        "nginx.conf",
+        nginx("location /api/ {", "location ~ \\.php$ {\n            fastcgi_pass unix:/run/php/fpm.sock;\n        }\n"
+              "        location /api/ {"),
+        nginx("location /api/ {", "location ~ \\.php$ {\n            try_files $uri =404;\n"
+              "            fastcgi_pass unix:/run/php/fpm.sock;\n        }\n        location /api/ {"),
     ),
     "SYN001": ("values.yaml", "a: [1, 2\nb: 3\n", "a: [1, 2]\nb: 3\n"),
     "SYN002": ("package.json", '{"a": 1,}', '{"a": 1}'),
