@@ -5,6 +5,7 @@ non-root everywhere, pinned images, and settings that are real ALETHEIA_* variab
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import yaml
@@ -73,6 +74,16 @@ def test_deployment_probes_health_on_its_port():
     # The startup probe covers model loading (503 until loaded): at least two minutes.
     startup = server["startupProbe"]
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 120
+
+
+def test_deployment_args_reach_the_servers_entrypoint():
+    """A pod's `args` replace the image's CMD: the image must then have `python -m server` as ENTRYPOINT."""
+    (server,) = k8s_object("Deployment", "aletheia-server")["spec"]["template"]["spec"]["containers"]
+    assert server["image"].startswith("aletheia-server-cpu:") and "command" not in server
+    final = _stages(DEPLOY / "docker" / "Dockerfile.cpu")
+    entrypoint = [i["value"] for i in final if i["instruction"] == "ENTRYPOINT"]
+    assert entrypoint and json.loads(entrypoint[-1]) == ["python", "-m", "server"]
+    assert server["args"][:2] == ["--host", "0.0.0.0"]
 
 
 def test_deployment_resources_and_threads():
