@@ -30,19 +30,19 @@ print(json.dumps({name: m.__file__ for name, m in sys.modules.items()
 def _closure(requirements: list[str]) -> set[str]:
     """Installed distributions that ``requirements`` pull in, following each one's own requirements (those
     of the extras asked for included)."""
-    seen: set[str] = set()
+    seen: set[tuple[str, frozenset[str]]] = set()
     todo = [Requirement(r) for r in requirements]
     while todo:
         req = todo.pop()
-        name = canonicalize_name(req.name)
-        if name in seen:
+        key = (canonicalize_name(req.name), frozenset(req.extras))
+        if key in seen:
             continue
-        seen.add(name)
+        seen.add(key)
         for raw in metadata.requires(req.name) or []:
             sub = Requirement(raw)
             if sub.marker is None or any(sub.marker.evaluate({"extra": e}) for e in (req.extras or {""})):
                 todo.append(sub)
-    return seen
+    return {name for name, _ in seen}
 
 
 def _module_level_imports(path: Path) -> set[str]:
