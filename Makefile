@@ -6,14 +6,14 @@ PIP    := $(PY) -m pip
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: serve test test-python test-vscode install-serve install-all lint clean
+.PHONY: serve test test-python test-vscode install-serve install-all promtool lint clean
 
 serve: $(VENV)/.serve-installed
 	$(PY) -m server --host $(HOST) --port $(PORT)
 
 test: test-python test-vscode
 
-test-python: $(VENV)/.all-installed
+test-python: $(VENV)/.all-installed promtool
 	$(PY) -m pytest -ra
 
 test-vscode: clients/vscode/node_modules/.installed $(VENV)/.all-installed
@@ -21,6 +21,14 @@ test-vscode: clients/vscode/node_modules/.installed $(VENV)/.all-installed
 	cd clients/vscode && ALETHEIA_PYTHON=$(abspath $(PY)) npm run test:lsp
 
 install-serve: $(VENV)/.serve-installed
+
+# promtool (tests/deploy checks the Prometheus config and rules with it) comes from Debian's prometheus package:
+# installed only when missing, as root or through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+promtool:
+	@command -v promtool >/dev/null 2>&1 || { \
+		echo "promtool missing: installing Debian's prometheus package"; \
+		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends prometheus; }
 install-all: $(VENV)/.all-installed
 
 $(VENV)/bin/python:
