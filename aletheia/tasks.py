@@ -82,17 +82,59 @@ def number_lines(text: str, start: int = 1) -> str:
 
 
 @dataclass(frozen=True)
+class Passage:
+    """A retrieved passage the answer may use: its text and where it comes from (for the citation)."""
+
+    text: str
+    source: str  # e.g. "proc(5)" or "docs/deploy.md"
+    line_start: int = 0
+    line_end: int = 0
+    title: str = ""  # heading path, e.g. "Deploying > Rollback"
+
+    def header(self) -> str:
+        lines = ""
+        if self.line_start:
+            lines = f", line {self.line_start}" if self.line_end in (0, self.line_start) \
+                else f", lines {self.line_start}-{self.line_end}"
+        title = f" ({self.title})" if self.title else ""
+        return f"{self.source}{lines}{title}"
+
+
+GROUNDING_INSTRUCTIONS = (
+    "Answer only from the numbered passages below. After each claim, cite the passage it comes from by its "
+    "number in brackets, like [1]. If the passages do not contain the answer, say that they do not contain it "
+    "instead of guessing."
+)
+
+
+def retrieved_context(passages: Iterable[Passage]) -> str:
+    """The retrieved-context form: numbered passages, each under a header naming its source and lines."""
+    return "\n\n".join(f"[{i}] {p.header()}\n{p.text.strip()}" for i, p in enumerate(passages, 1))
+
+
+_CITATION_RE = re.compile(r"\[(\d{1,3})\]")
+
+
+def parse_citations(answer: str) -> list[tuple[int, int, int]]:
+    """``[n]`` markers in an answer: (passage number, start index, end index) each."""
+    return [(int(m.group(1)), m.start(), m.end()) for m in _CITATION_RE.finditer(answer)]
+
+
+@dataclass(frozen=True)
 class QuestionTask:
     question: str
     context: str = ""  # selected code or text, optional
     path: str = ""  # file the context came from, optional
     language: str = ""  # fence language for the context, optional
+    passages: tuple[Passage, ...] = ()  # retrieved from the knowledge base, optional
 
     def user_prompt(self) -> str:
         parts = [self.question.strip()]
         if self.context.strip():
             where = f" from `{self.path}`" if self.path else ""
             parts.append(f"Context{where}:\n```{self.language}\n{self.context.rstrip()}\n```")
+        if self.passages:
+            parts.append(f"{GROUNDING_INSTRUCTIONS}\n\n{retrieved_context(self.passages)}")
         return "\n\n".join(parts)
 
     def messages(self, answer: str | None = None) -> list[Message]:

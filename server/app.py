@@ -16,7 +16,8 @@ from .deps import ServerState
 from .engines.base import Engine
 from .metrics import Metrics
 from .registry import ModelRegistry, ModelSpec, discover
-from .routes import chat, completions, embeddings, models, system
+from .kb.service import KnowledgeBase
+from .routes import chat, completions, embeddings, files, models, system, vector_stores
 from .settings import Settings
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -127,8 +128,9 @@ def create_app(settings: Settings, registry: ModelRegistry | None = None) -> Fas
 
     app = FastAPI(title="Aletheia", version="0.1.0", lifespan=lifespan, docs_url="/docs", redoc_url=None)
     app.state.server = ServerState(settings=settings, registry=registry, metrics=metrics)
+    app.state.kb = KnowledgeBase(settings.kb_dir)
     errors.install(app)
-    for module in (chat, completions, embeddings, models, system):
+    for module in (chat, completions, embeddings, models, system, files, vector_stores):
         app.include_router(module.router)
     app.add_middleware(_Guard, settings=settings, metrics=metrics)
     if settings.cors_origins:  # outermost: a browser's preflight carries no API key

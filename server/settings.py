@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     port: int = 8000
     models: Annotated[list[str], NoDecode] = Field(default_factory=list)
     models_dir: Path = Path("artifacts/models")
+    kb_dir: Path = Path("artifacts/kb")  # knowledge stores and uploaded files (shared with `python -m server kb`)
     engine: Literal["llama", "vllm"] = "llama"
     ctx_size: int = Field(4096, ge=128, description="context per sequence (prompt + completion)")
     parallel: int = Field(8, ge=1, le=64, description="sequences decoded together (slots)")
@@ -55,6 +56,7 @@ def parse_args(argv: list[str] | None = None) -> Settings:
         help="aletheia-base, a GGUF path, or NAME=PATH; repeatable (env ALETHEIA_MODELS, comma-separated)",
     )
     p.add_argument("--models-dir", type=Path, help="trained models, one folder each (model.gguf + manifest.json)")
+    p.add_argument("--kb-dir", type=Path, help="knowledge stores and uploaded files (env ALETHEIA_KB_DIR)")
     p.add_argument("--engine", choices=["llama", "vllm"])
     p.add_argument("--ctx-size", type=int, help="context per sequence")
     p.add_argument("--parallel", type=int, help="parallel sequences (slots)")
