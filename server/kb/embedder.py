@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -23,7 +24,8 @@ log = logging.getLogger("server.kb")
 MODEL_NAME = "all-MiniLM-L6-v2"
 WINDOW = 256  # sentence-transformers' max_seq_length for this model: [CLS] + 254 pieces + [SEP]
 DIM = 384
-_GGUF_NAME = "all-MiniLM-L6-v2.f32.v1.gguf"  # bump the version when the conversion changes
+_GGUF_NAME = "all-MiniLM-L6-v2.f32.v1.gguf"
+_LONG_WORD = re.compile(r"([^\W_]{101,})")  # BERT's tokenizer reads a longer word as [UNK]  # bump the version when the conversion changes
 
 
 class EmbedderUnavailable(RuntimeError):
@@ -100,13 +102,13 @@ def convert_to_gguf(src: Path, dest: Path) -> Path:
     writer.add_token_type_count(config.get("type_vocab_size", 2))
     writer.add_bos_token_id(special["[CLS]"])
     writer.add_eos_token_id(special["[SEP]"])
-    writer.add_cls_token_id(special["[CLS]"])
     writer.add_sep_token_id(special["[SEP]"])
     writer.add_unk_token_id(special["[UNK]"])
     writer.add_pad_token_id(special["[PAD]"])
     writer.add_mask_token_id(special["[MASK]"])
-    writer.add_add_bos_token(True)
-    writer.add_add_eos_token(True)
+    writer.add_add_bos_token(True)  # [CLS] first
+    writer.add_add_sep_token(True)  # [SEP] last
+    writer.add_add_eos_token(False)
     for name, array in load_file(str(src / "model.safetensors")).items():
         if name.startswith("pooler.") or name.endswith("position_ids"):
             continue  # sentence-transformers mean-pools the hidden states; the pooler is unused
@@ -139,7 +141,7 @@ class Embedder:
     dim = DIM
     window = WINDOW
 
-    def __init__(self, gguf_path: Path | None = None, *, n_threads: int | None = None, max_seqs: int = 16) -> None:
+    def __init__(self, gguf_path: Path | None = None, *, n_threads: int | None = None, max_seqs: int = 4) -> None:
         import llama_cpp
 
         from ..engines.llama_model import LlamaModel
@@ -148,13 +150,25 @@ class Embedder:
         self.model = LlamaModel(gguf_path or ensure_gguf())
         self.max_seqs = max_seqs
         self.n_batch = max_seqs * WINDOW
-        self.n_threads = n_threads or min(4, os.cpu_count() or 1)
+        # half the cores: llama.cpp's threads spin, and on a busy machine more threads run slower
+        self.n_threads = n_threads or max(1, min(4, (os.cpu_count() or 2) // 2))
         self._ctx = None
         self._lock = threading.Lock()
+        self._unk = self.model.tokenize("[UNK]", add_special=False, parse_special=True)[0]
+        self._sep = self.model.tokenize("[SEP]", add_special=False, parse_special=True)[0]
 
     def tokenize(self, text: str) -> list[int]:
-        """Word pieces with [CLS] and [SEP], as the model reads them."""
-        return self.model.tokenize(text, add_special=True, parse_special=False)
+        """Word pieces with [CLS] and [SEP], as the model reads them. Like BERT's tokenizer (and unlike
+        llama.cpp's), a word longer than 100 characters is one [UNK]."""
+        if not _LONG_WORD.search(text):
+            return self.model.tokenize(text, add_special=True, parse_special=False)
+        tokens = [self.model.bos]
+        for i, part in enumerate(_LONG_WORD.split(text)):
+            if i % 2:
+                tokens.append(self._unk)
+            elif part:
+                tokens += self.model.tokenize(part, add_special=False, parse_special=False)
+        return tokens + [self._sep]
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenize(text))
