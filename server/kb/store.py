@@ -70,7 +70,7 @@ class Hit:
 
     @property
     def citation_url(self) -> str:
-        if self.document.url.startswith("file://"):
+        if self.line_end > self.line_start:
             return f"{self.document.url}#L{self.line_start}-L{self.line_end}"
         return f"{self.document.url}#L{self.line_start}"
 
