@@ -88,7 +88,7 @@ class VectorStore(Protocol):
     def delete_document(self, doc_id: str) -> bool: ...
     def add_root(self, path: str) -> None: ...
     def roots(self) -> list[str]: ...
-    def search(self, query: str, vector: np.ndarray, k: int) -> list[Hit]: ...
+    def search(self, query: str, vector: np.ndarray, k: int, mode: str = "hybrid") -> list[Hit]: ...
     def close(self) -> None: ...
 
 
@@ -222,15 +222,16 @@ class SQLiteStore:
             self._matrix = (key, ids, vecs)
         return self._matrix[1], self._matrix[2]
 
-    def search(self, query: str, vector: np.ndarray, k: int) -> list[Hit]:
+    def search(self, query: str, vector: np.ndarray, k: int, mode: str = "hybrid") -> list[Hit]:
+        """The ``k`` best chunks; ``mode`` ``bm25`` or ``vector`` ranks by one signal alone (for comparisons)."""
         ranks: dict[int, dict[str, int]] = {}
-        fts = _fts_query(query)
+        fts = _fts_query(query) if mode != "vector" else ""
         if fts:
             rows = self.db.execute("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? "
                                    "ORDER BY bm25(chunks_fts, 2.0, 1.0) LIMIT ?", (fts, CANDIDATES)).fetchall()
             for rank, (rowid,) in enumerate(rows, 1):
                 ranks.setdefault(rowid, {})["bm25"] = rank
-        ids, vecs = self._vectors()
+        ids, vecs = self._vectors() if mode != "bm25" else (np.zeros(0), None)
         if len(ids):
             sims = vecs @ np.asarray(vector, dtype=np.float32)
             top = np.argsort(-sims)[:CANDIDATES]
