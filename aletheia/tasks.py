@@ -6,7 +6,9 @@ Standard library only: this module is imported by every package, including the l
 
 Tasks
 -----
-* ``QuestionTask``  - a free question, optionally about a selection of code or a file.
+* ``QuestionTask``  - a free question, optionally about a selection of code or a file, optionally with
+  passages retrieved from the knowledge base (the retrieved-context form: ``retrieved_context``, numbered
+  ``[n]`` passages under ``GROUNDING_INSTRUCTIONS``; the answer cites them as ``[n]``, see ``parse_citations``).
 * ``ConfigReviewTask`` - review of a config file (Dockerfile, Kubernetes, compose, nginx, systemd, ...),
   given its text and the static analyser's findings. Answer: one ``Finding`` per defect.
 * ``LogAnalysisTask`` - analysis of a log excerpt around an error. Answer: root cause, evidence lines, fix.
@@ -30,8 +32,9 @@ Log analysis::
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Literal
+from typing import Literal
 
 SYSTEM_PROMPT = (
     "You are Aletheia, an assistant for systems and backend engineers. "
@@ -272,7 +275,7 @@ def format_log_answer(answer: LogAnswer) -> str:
     return answer.render()
 
 
-_FIELD_RE = re.compile(r"^\s*(?:[-*]\s*)?(?:\*\*)?(root cause|evidence|fix)(?:\*\*)?\s*:\s*(?:\*\*)?\s*(.*)$", re.I)
+_FIELD_RE = re.compile(r"^\s*(?:[-*]\s*)?(?:\*\*)?(root cause|evidence|fix)(?:\*\*)?\s*:\s*(?:\*\*)?\s*(.*)$", re.IGNORECASE)
 
 
 def parse_log_answer(text: str) -> LogAnswer:

@@ -33,10 +33,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from server.kb import manpages  # noqa: E402
-from server.kb.catalog import Catalog  # noqa: E402
-from server.kb.embedder import shared_embedder  # noqa: E402
-from server.kb.indexer import Indexer  # noqa: E402
+from server.kb import manpages
+from server.kb.catalog import Catalog
+from server.kb.embedder import shared_embedder
+from server.kb.indexer import Indexer
 
 MODES = ("hybrid", "bm25", "vector")
 

@@ -14,9 +14,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import errors
 from .deps import ServerState
 from .engines.base import Engine
+from .kb.service import KnowledgeBase
 from .metrics import Metrics
 from .registry import ModelRegistry, ModelSpec, discover
-from .kb.service import KnowledgeBase
 from .routes import chat, completions, embeddings, files, models, system, vector_stores
 from .settings import Settings
 

@@ -213,7 +213,7 @@ class _HTMLText(HTMLParser):
     """Text of an HTML page as (line, text) blocks, headings marked with their level; scripts and styles
     dropped."""
 
-    _BLOCK = {"p", "div", "li", "tr", "br", "pre", "section", "article", "dd", "dt", "table", "ul", "ol", "blockquote"}
+    _BLOCK = frozenset({"p", "div", "li", "tr", "br", "pre", "section", "article", "dd", "dt", "table", "ul", "ol", "blockquote"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

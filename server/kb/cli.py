@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from .catalog import Catalog, StoreNotFound, default_kb_dir
+from .catalog import StoreNotFound, default_kb_dir
 from .indexer import Indexer, SyncReport
 from .manpages import DEFAULT_MAN_ROOT
 from .service import KnowledgeBase

@@ -75,9 +75,9 @@ def collect(paths: Iterable[Path], report: SyncReport) -> list[Path]:
             report.skipped.append((str(root), "no such file or folder"))
             continue
         found = [p for p in _walk(root) if _kind(p)]
-        if root.name == "man" or any(d.name.startswith("man") and d.name[3:4].isdigit() for d in root.iterdir()):
-            if not any(_kind(p) == "man" for p in found):
-                report.notes.append(manpages.NO_MAN_PAGES_HINT.format(root=root))
+        man_tree = root.name == "man" or any(d.name[:3] == "man" and d.name[3:4].isdigit() for d in root.iterdir())
+        if man_tree and not any(_kind(p) == "man" for p in found):
+            report.notes.append(manpages.NO_MAN_PAGES_HINT.format(root=root))
         out += found
     return sorted(dict.fromkeys(out))
 
@@ -148,9 +148,9 @@ class Indexer:
                 root = root.expanduser().resolve()
                 prefix = str(root) if root.is_file() else str(root).rstrip("/") + "/"
                 for source, doc in known.items():
-                    if (source == prefix or source.startswith(prefix)) and source not in seen:
-                        if self.store.delete_document(doc.id):
-                            report.removed += 1
+                    gone = (source == prefix or source.startswith(prefix)) and source not in seen
+                    if gone and self.store.delete_document(doc.id):
+                        report.removed += 1
         report.seconds = time.perf_counter() - started
         return report
 

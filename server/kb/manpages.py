@@ -19,6 +19,7 @@ from .chunking import Chunk, CountTokens, Line, fit
 
 _PAGE = re.compile(r"^(?P<name>.+)\.(?P<section>\d\w*)(?:\.gz)?$")
 _SECTION_DIR = re.compile(r"^man\d\w*$")
+_LOCALE = re.compile(r"^[a-z]{2,3}(_[A-Za-z]{2})?([.@].*)?$")
 RENDER_WIDTH = 100
 TP_INDENT = 7  # groff's default indent of a tagged paragraph's body
 DEFAULT_MAN_ROOT = Path("/usr/share/man")
@@ -34,8 +35,9 @@ class ManPageError(ValueError):
 
 
 def is_man_page(path: Path) -> bool:
-    """A page file in a section folder (``man5/proc.5.gz``); translations (``de/man5``) are not searched."""
-    return bool(_SECTION_DIR.match(path.parent.name) and _PAGE.match(path.name))
+    """A page file in a section folder (``man5/proc.5.gz``); translations (``man/de/man5``) are left out."""
+    translated = _LOCALE.match(path.parent.parent.name) and path.parent.parent.parent.name == "man"
+    return bool(_SECTION_DIR.match(path.parent.name) and _PAGE.match(path.name) and not translated)
 
 
 def page_title(path: Path) -> str:

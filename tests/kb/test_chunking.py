@@ -143,7 +143,8 @@ def test_man_page_helpers():
     from pathlib import Path
 
     assert manpages.is_man_page(Path("/usr/share/man/man5/proc.5.gz"))
-    assert not manpages.is_man_page(Path("/usr/share/man/de/man5/x.txt"))
+    assert not manpages.is_man_page(Path("/usr/share/man/de/man5/proc.5.gz"))  # translations are left out
+    assert not manpages.is_man_page(Path("/usr/share/man/man5/notes.txt"))
     assert manpages.page_title(Path("proc.5.gz")) == "proc(5)"
     assert manpages.alias_target('.so man5/other.5\n') == "man5/other.5"
     with pytest.raises(manpages.ManPageError, match="gzip"):

@@ -3,7 +3,6 @@ bad files skipped by name, two processes writing one store lose nothing, and hyb
 
 from __future__ import annotations
 
-import gzip
 import os
 import subprocess
 import sys
