@@ -17,7 +17,7 @@ import uuid
 from collections import OrderedDict
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -192,7 +192,8 @@ def _remember(rid: str, messages: list[dict], output: list[dict]) -> None:
 
 
 @router.post("/v1/responses")
-async def create_response(request: Request, state: ServerState = Depends(get_state)):
+async def create_response(request: Request):
+    state = get_state(request)
     body = await parse_body(request, ResponsesRequest)
     history: list[dict] = []
     if body.previous_response_id:

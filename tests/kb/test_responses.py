@@ -35,7 +35,8 @@ WEATHER = {"type": "function", "name": "disk_usage", "description": "Disk usage 
 
 def test_function_tool_call_and_its_output(client):
     called = client.responses.create(model=MODEL, input="How full is /var?", tools=[WEATHER],
-                                     tool_choice={"type": "function", "name": "disk_usage"}, temperature=0)
+                                     tool_choice={"type": "function", "name": "disk_usage"}, temperature=0,
+                                     max_output_tokens=40)
     call = called.output[0]
     assert call.type == "function_call" and call.name == "disk_usage" and "mount" in call.arguments
     answered = client.responses.create(
@@ -56,8 +57,8 @@ def test_stream_events(client):
 
 
 def test_file_search_tool(client):
-    uploaded = client.files.create(file=("dns.md", b"# DNS\n\n## Cache\n\nFlush the resolver cache with "
-                                         b"`resolvectl flush-caches`.\n"), purpose="assistants")
+    text = b"# DNS\n\n## Cache\n\nFlush the resolver cache with `resolvectl flush-caches`.\n"
+    uploaded = client.files.create(file=("dns.md", text), purpose="assistants")
     store = client.vector_stores.create(name="dns", file_ids=[uploaded.id])
     r = client.responses.create(model=MODEL, input="How do I flush the DNS cache?", max_output_tokens=24,
                                 temperature=0, tools=[{"type": "file_search", "vector_store_ids": [store.id]}])
