@@ -26,7 +26,7 @@ from .store import SQLiteStore
 
 DEFAULT_KB_DIR = Path("artifacts/kb")
 _FILE_ID = re.compile(r"^file-[0-9a-f]{24}$")
-_STORE_ID = re.compile(r"^vs_[0-9a-f]{24}$")
+STORE_ID = re.compile(r"^vs_[0-9a-f]{24}$")
 
 
 def default_kb_dir() -> Path:
@@ -78,7 +78,7 @@ class Catalog:
 
     def open_store(self, ref: str) -> SQLiteStore:
         """By id (``vs_...``) or by name; ``StoreNotFound`` otherwise."""
-        if _STORE_ID.match(ref):
+        if STORE_ID.match(ref):
             path = self.stores_dir / f"{ref}.sqlite"
             if path.is_file():
                 return SQLiteStore.open(path)
@@ -106,7 +106,7 @@ class Catalog:
             try:
                 return self.open_store(ref), False
             except StoreNotFound:
-                if _STORE_ID.match(ref):
+                if STORE_ID.match(ref):
                     raise
                 return self.create_store(ref), True
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from aletheia.tasks import GROUNDING_INSTRUCTIONS, Passage, parse_citations, retrieved_context
 
-from .catalog import Catalog
+from .catalog import STORE_ID, Catalog
 from .embedder import Embedder, shared_embedder
-from .store import Hit
+from .store import Hit, SQLiteStore
 
 
 @dataclass
@@ -51,23 +51,43 @@ class KnowledgeBase:
         self.model_cache = model_cache
         self._embedder: Embedder | None = None
         self._lock = threading.Lock()
+        self._stores: dict[str, tuple[SQLiteStore, threading.Lock]] = {}
+        self._embedder_lock = threading.Lock()
 
     @property
     def embedder(self) -> Embedder:
-        with self._lock:
+        with self._embedder_lock:
             if self._embedder is None:
                 self._embedder = shared_embedder(self.model_cache)
             return self._embedder
 
+    def _searchable(self, ref: str) -> tuple[SQLiteStore, threading.Lock]:
+        """An open store kept between searches (its vector matrix stays loaded until another connection
+        writes); reopened when its file was deleted and made again."""
+        if not STORE_ID.match(ref):
+            store = self.catalog.open_store(ref)
+            ref = store.id
+            store.close()
+        with self._lock:
+            cached = self._stores.get(ref)
+            if cached is not None and cached[0].path.exists():
+                return cached
+        store = self.catalog.open_store(ref)
+        with self._lock:
+            old = self._stores.get(ref)
+            self._stores[ref] = (store, threading.Lock())
+        if old is not None:
+            with old[1]:
+                old[0].close()
+        return self._stores[ref]
+
     def search_sync(self, store_refs: list[str], query: str, k: int) -> list[Retrieved]:
+        stores = [self._searchable(ref) for ref in store_refs]  # StoreNotFound before any embedding
         vector = self.embedder.embed([_fit_query(self.embedder, query)])[0]
         results: list[Retrieved] = []
-        for ref in store_refs:
-            store = self.catalog.open_store(ref)
-            try:
+        for store, lock in stores:
+            with lock:
                 results += [Retrieved(store.id, h) for h in store.search(query, vector, k)]
-            finally:
-                store.close()
         results.sort(key=lambda r: -r.hit.score)
         return results[:k]
 
