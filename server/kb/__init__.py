@@ -4,6 +4,7 @@ similarity fused by reciprocal rank, and cited in answers.
 
 Modules: ``embedder`` (GGUF conversion and llama.cpp embeddings), ``chunking`` (Markdown, reST, text, HTML),
 ``manpages`` (roff rendered by groff, one chunk per entry), ``store`` (the SQLite store behind ``VectorStore``),
-``catalog`` (stores and uploaded files under one folder), ``indexer`` (incremental sync), ``retrieval``
-(passages, the grounded prompt and citations), ``cli`` (``python -m server kb``).
+``catalog`` (stores and uploaded files under one folder), ``indexer`` (incremental sync), ``service``
+(searches over stores, the grounded prompt, citations), ``chat_retrieval`` (the chat ``knowledge`` field),
+``cli`` (``python -m server kb``).
 """
