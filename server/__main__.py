@@ -11,7 +11,9 @@ import logging
 import sys
 
 # command -> module with a ``main(argv) -> int``
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "kb": "server.kb.cli",
+}
 
 
 def serve(argv: list[str]) -> int:

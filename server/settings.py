@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     loras: Annotated[list[str], NoDecode] = Field(default_factory=list)
     shipped_models_dir: Path = Field(default_factory=lambda: Path(__file__).resolve().parents[1] / "models",
                                      description="adapters shipped in the repository (models/<name>/)")
+    kb_dir: Path = Path("artifacts/kb")  # knowledge stores and uploaded files (shared with `python -m server kb`)
     engine: Literal["llama", "vllm"] = "llama"
     ctx_size: int = Field(4096, ge=128, description="context per sequence (prompt + completion)")
     parallel: int = Field(8, ge=1, le=64, description="sequences decoded together (slots)")
@@ -69,6 +70,7 @@ def parse_args(argv: list[str] | None = None) -> Settings:
              "(env ALETHEIA_LORAS, comma-separated)",
     )
     p.add_argument("--shipped-models-dir", type=Path, help="adapters shipped with Aletheia (default: models/)")
+    p.add_argument("--kb-dir", type=Path, help="knowledge stores and uploaded files (env ALETHEIA_KB_DIR)")
     p.add_argument("--engine", choices=["llama", "vllm"])
     p.add_argument("--ctx-size", type=int, help="context per sequence")
     p.add_argument("--parallel", type=int, help="parallel sequences (slots)")

@@ -19,11 +19,14 @@ def llm_server(tmp_path_factory):
     Yields the running ``ServerProcess``: ``.base_url`` is the OpenAI base URL (``.../v1``), ``.url`` the root.
     """
     log = tmp_path_factory.mktemp("server") / "server.log"
+    kb_dir = tmp_path_factory.mktemp("kb")  # knowledge stores: the kb tests build some with the CLI
     with ServerProcess(
-        extra_args=["--models-dir", str(tmp_path_factory.mktemp("no-trained-models"))], log_path=log
+        extra_args=["--models-dir", str(tmp_path_factory.mktemp("no-trained-models")), "--kb-dir", str(kb_dir)],
+        log_path=log,
     ) as srv:
         srv.model = "aletheia-base"
         srv.log = log
+        srv.kb_dir = kb_dir
         yield srv
 
 

@@ -15,6 +15,7 @@ from ..engines.base import Engine, EngineError, GenerationRequest
 from ..errors import APIError, from_engine_error
 from ..generation import Delta, GenerationRun, usage
 from ..grammar import JSON_OBJECT_SCHEMA, MAX_STRING_CHARS, SchemaError, schema_grammar
+from ..kb import chat_retrieval
 from ..protocol import (
     ChatChoice,
     ChatChunkChoice,
@@ -106,6 +107,7 @@ async def chat_completions(request: Request, state: ServerState = Depends(get_st
     started = time.perf_counter()
     body = await parse_body(request, ChatCompletionRequest)
     spec, engine = state.registry.get(body.model)
+    knowledge = await chat_retrieval.prepare(request, body)  # the `knowledge` extension: None without it
     plan, messages, template_tools = plan_tools(body, engine, state.settings.json_max_string)
     prompt = render_prompt(engine, messages, template_tools)
     k = (body.top_logprobs or 0) if body.logprobs else None
@@ -118,9 +120,11 @@ async def chat_completions(request: Request, state: ServerState = Depends(get_st
                         metrics=state.metrics, started=started)
     head = _Head(new_id("chatcmpl"), now(), body.model, system_fingerprint(spec, engine))
     if body.stream:
-        return StreamingResponse(_stream(run, engine, body, plan, head), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache"})
-    return await cancel_on_disconnect(request, _complete(run, engine, body, plan, head))
+        events = _stream(run, engine, body, plan, head)
+        return StreamingResponse(knowledge.annotate_stream(events) if knowledge else events,
+                                 media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    result = await cancel_on_disconnect(request, _complete(run, engine, body, plan, head))
+    return knowledge.annotate(result) if knowledge else result
 
 
 @dataclass
