@@ -181,3 +181,19 @@ def test_discover_serves_the_shipped_adapter_as_aletheia_unless_one_was_trained(
     half_written.mkdir()
     write_adapter(half_written / "adapter.gguf", 6)
     assert "half" not in {s.id for s in discover([], empty, [], tmp_path / "shipped")}
+
+
+def test_make_serve_serves_the_shipped_adapter_as_aletheia(client):
+    """The session server runs with the defaults `make serve` uses (no trained models): the adapter shipped in
+    models/aletheia/ is `aletheia`, over the bundled base it was trained on, and it answers."""
+    from aletheia.models import file_sha256
+    from server.settings import Settings
+
+    shipped = Settings().shipped_models_dir / "aletheia"
+    manifest = json.loads((shipped / "manifest.json").read_text())
+    assert manifest["base"] == BASE_MODEL_ID and manifest["base_gguf"]["sha256"] == file_sha256(bundled_model_path())
+    assert (shipped / "adapter.gguf").stat().st_size < 24 * 2**20
+    cards = {m.id: m for m in client.models.list().data}
+    assert cards[TUNED_ALIAS].parent == BASE_MODEL_ID and cards[TUNED_ALIAS].root == str(shipped / "adapter.gguf")
+    r = client.chat.completions.create(model=TUNED_ALIAS, messages=QUESTION, temperature=0, max_tokens=16)
+    assert r.model == TUNED_ALIAS and r.choices[0].message.content
