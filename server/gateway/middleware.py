@@ -17,6 +17,7 @@ GENERATION_PATHS = frozenset({"/v1/chat/completions", "/v1/completions", "/v1/em
 ADMIN_PREFIXES = ("/v1/admin/", "/v1/usage", "/v1/experiments")
 VARIANT_HEADER = "x-aletheia-variant"
 CLIENT_CLOSED = 499  # the ledger's status for a request whose client left before any response (nginx's code)
+SSE_DONE = b"data: [DONE]\n\n"
 _RESPONSE_ID = re.compile(rb'"id"\s*:\s*"([^"\\]{1,140})"')
 
 
@@ -72,15 +73,18 @@ class GatewayMiddleware:
             if message["type"] == "http.response.start":
                 ticket.status, ticket.response_started = message["status"], True
                 held = ticket.held.headers if ticket.held else {}
-                message = {**message, "headers": [*message.get("headers", []), *extra_headers,
-                                                  *((k.encode(), v.encode()) for k, v in held.items())]}
+                present = {k.lower() for k, _ in message.get("headers", [])}  # a 429 carries them already
+                message = {**message, "headers": [*message.get("headers", []), *extra_headers, *(
+                    (k.encode(), v.encode()) for k, v in held.items() if k.encode() not in present)]}
             elif message["type"] == "http.response.body":
                 chunk = message.get("body", b"")
                 if not sniffed and chunk:
                     sniffed = True
                     if ticket.status < 400 and (m := _RESPONSE_ID.search(chunk[:400])):
                         ticket.response_id = m.group(1).decode()
-                if not message.get("more_body", False):
+                # the row is committed before the client can see the end: the last body message, or a
+                # stream's `data: [DONE]` (which a client stops reading at)
+                if not ticket.settled and (not message.get("more_body", False) or chunk.endswith(SSE_DONE)):
                     ticket.completed = True
                     await gw.finish(ticket, wait=True)
             await send(message)
