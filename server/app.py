@@ -17,6 +17,7 @@ from .deps import ServerState
 from .engines.base import Engine
 from .gateway import Gateway, build_gateway
 from .gateway import routes as gateway_routes
+from .gateway import ui as gateway_ui
 from .gateway.middleware import GatewayMiddleware
 from .metrics import Metrics
 from .registry import ModelRegistry, ModelSpec, discover
@@ -160,6 +161,7 @@ def create_app(settings: Settings, registry: ModelRegistry | None = None) -> Fas
         app.include_router(module.router)
     if gateway is not None:
         app.include_router(gateway_routes.router)
+        app.include_router(gateway_ui.router)
         app.add_middleware(GatewayMiddleware, gateway=gateway)
     app.add_middleware(_Guard, settings=settings, metrics=metrics)
     if settings.cors_origins:  # outermost: a browser's preflight carries no API key

@@ -5,8 +5,8 @@ Routes reach the gateway only through two hooks, both no-ops when a request carr
 ``track_run(run)`` from ``GenerationRun`` (the token counts, TTFT, finish reason and answer the ledger reads).
 
 Who may call (``/v1/*``):
-* the admin key (``--api-key``) always: no limits, and the only key the admin API, ``/v1/usage`` and
-  ``/v1/experiments`` accept;
+* the admin key (``--api-key``) always: no limits, the only key the admin API (``/v1/admin/*``) accepts,
+  and the one that sees everyone's usage (another key sees its own);
 * a key created with ``python -m server keys create``: within its scopes and limits;
 * anyone, when there is neither an admin key nor any key in the store (an open server, as before keys);
   once a key exists, every request needs one.

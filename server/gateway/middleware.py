@@ -14,7 +14,7 @@ from ..errors import APIError
 from .core import Gateway, Principal, Ticket, current_ticket
 
 GENERATION_PATHS = frozenset({"/v1/chat/completions", "/v1/completions", "/v1/embeddings"})
-ADMIN_PREFIXES = ("/v1/admin/", "/v1/usage", "/v1/experiments")
+ADMIN_PREFIXES = ("/v1/admin/",)
 VARIANT_HEADER = "x-aletheia-variant"
 CLIENT_CLOSED = 499  # the ledger's status for a request whose client left before any response (nginx's code)
 SSE_DONE = b"data: [DONE]\n\n"

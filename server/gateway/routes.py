@@ -1,5 +1,6 @@
-"""The gateway's HTTP API: keys (admin), ``/v1/usage`` (admin), ``/v1/experiments`` (admin) and
-``POST /v1/feedback`` (any caller). The middleware has already checked who is calling."""
+"""The gateway's HTTP API: keys (admin only), ``/v1/usage`` (everything for the admin key, its own requests
+for any other key), ``/v1/experiments`` and ``POST /v1/feedback`` (any caller). The middleware has already
+checked who is calling."""
 
 from __future__ import annotations
 
@@ -117,8 +118,10 @@ async def get_usage(request: Request):
         raise APIError(400, f"'group_by' must be one of {', '.join(ledger_usage.GROUPS)}; got {group_by!r}",
                        param="group_by", code="invalid_value")
     since, until = _window(request)
-    rows = await asyncio.to_thread(ledger_usage.usage, _gateway(request).db, group_by, since, until)
-    return {"object": "list", "group_by": group_by, "data": rows}
+    principal = request.scope.get("state", {}).get("principal")
+    own = principal.key_id if principal is not None and principal.key is not None else None
+    rows = await asyncio.to_thread(ledger_usage.usage, _gateway(request).db, group_by, since, until, own)
+    return {"object": "list", "group_by": group_by, "scope": "key" if own else "all", "data": rows}
 
 
 @router.get("/v1/experiments")

@@ -44,7 +44,9 @@ def _window(query, since: float | None, until: float | None):
     return query
 
 
-def usage(db: Engine, group_by: str, since: float | None = None, until: float | None = None) -> list[dict]:
+def usage(db: Engine, group_by: str, since: float | None = None, until: float | None = None,
+          key_id: str | None = None) -> list[dict]:
+    """Sums by group; ``key_id``: only that key's requests."""
     cols = [ledger.c[name] for name in GROUPS[group_by]]
     c = ledger.c
     query = _window(sa.select(
@@ -59,6 +61,8 @@ def usage(db: Engine, group_by: str, since: float | None = None, until: float | 
     ), since, until).group_by(*cols).order_by(*cols)
     if group_by == "variant":
         query = query.where(c.experiment.is_not(None))
+    if key_id is not None:
+        query = query.where(c.key_id == key_id)
     with db.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(query)]
     for r in rows:

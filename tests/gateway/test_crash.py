@@ -32,8 +32,10 @@ def test_open_until_a_key_exists_then_kill_9_loses_only_requests_in_flight(open_
     assert anonymous.chat.completions.create(model="ops-v1", messages=QUESTION, max_tokens=1).choices
     [row] = ledger_rows(url)
     assert row["key_id"] is None and row["status"] == 200  # recorded, without a key
-    usage = httpx.get(f"{open_server.base_url}/usage")
-    assert usage.status_code == 403 and usage.json()["error"]["code"] == "admin_api_disabled"
+    keys = httpx.get(f"{open_server.base_url}/admin/keys")
+    assert keys.status_code == 403 and keys.json()["error"]["code"] == "admin_api_disabled"
+    usage = httpx.get(f"{open_server.base_url}/usage", params={"group_by": "key"}).json()
+    assert usage["scope"] == "all" and usage["data"][0]["key_id"] is None  # an open server's usage is open
 
     secret = keys_cli("create", "--owner", "ops-team", "--database-url", url).stdout.strip().splitlines()[-1]
     with pytest.raises(openai.AuthenticationError):  # a key exists now: every request needs one

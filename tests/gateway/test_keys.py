@@ -96,9 +96,11 @@ def test_the_admin_key_serves_and_manages_keys(gateway_server, admin_http, new_k
 
     # a key is no admin
     keyed = {"Authorization": f"Bearer {secret}"}
-    for method, path in [("GET", "/v1/admin/keys"), ("GET", "/v1/usage"), ("GET", "/v1/experiments")]:
+    for method, path in [("GET", "/v1/admin/keys"), ("POST", "/v1/admin/keys"), ("DELETE", "/v1/admin/keys/x")]:
         r = admin_http.request(method, path, headers=keyed)
         assert r.status_code == 403 and r.json()["error"]["code"] == "admin_key_required"
+    own = admin_http.get("/v1/usage", params={"group_by": "key"}, headers=keyed).json()
+    assert own["scope"] == "key" and all(e["key_id"] == record["id"] for e in own["data"])  # only its own
     assert admin_http.get("/v1/admin/keys", headers={"Authorization": ""}).status_code == 401
 
     bad = admin_http.post("/v1/admin/keys", json={"owner": "x", "budget": "10/week"})

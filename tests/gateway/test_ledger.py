@@ -127,7 +127,7 @@ def test_cli_exports_the_ledger_as_csv_and_json(gateway_server, new_key, tmp_pat
     assert sum(int(r["requests"]) for r in table) >= len(rows)
 
 
-@pytest.mark.parametrize("path", ["/v1/usage", "/v1/admin/keys"])
-def test_admin_endpoints_need_the_admin_key(gateway_server, path):
+@pytest.mark.parametrize("path", ["/v1/usage", "/v1/admin/keys", "/v1/experiments"])
+def test_gateway_endpoints_need_a_key(gateway_server, path):
     assert httpx.get(gateway_server.url + path).status_code == 401
     assert httpx.get(gateway_server.url + path, headers={"Authorization": f"Bearer {ADMIN_KEY}"}).status_code == 200
