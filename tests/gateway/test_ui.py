@@ -56,7 +56,9 @@ def test_the_page_shows_the_ledgers_numbers_to_the_admin(browser, gateway_server
     assert _bars(page, "model") == dict(by_model)
     assert _bars(page, "day") == dict(by_day)
     assert page.inner_text("#scope") == "All requests."
-    for variant in ("ops-v1", "ops-v2"):
+    variants = {r["variant"] for r in rows if r["variant"]}
+    assert variants
+    for variant in variants:
         cell = page.query_selector(f"table.experiment[data-name=ops-ab] tr[data-variant={variant}] td.requests")
         assert int(cell.inner_text()) == sum(1 for r in rows if r["variant"] == variant)
     assert "ui-user" in page.inner_text("#keys-table")
