@@ -69,18 +69,23 @@ async function load() {
   }
   const ex = await api('/v1/experiments');
   document.getElementById('experiments').innerHTML = ex.status !== 200 ? '' : (ex.body.data.map(e =>
-    `<h3>${esc(e.name)}</h3><table class="experiment" data-name="${esc(e.name)}"><tr><th>variant</th><th>weight</th>` +
+    `<h3>${esc(e.name)}</h3><table class="experiment" data-name="${esc(e.name)}">` +
+    `<tr><th>variant</th><th>weight</th>` +
     `<th>requests</th><th>errors</th><th>latency ms (95% CI)</th><th>TTFT ms</th><th>completion tokens</th>` +
-    `<th>thumbs up</th></tr>` + e.variants.map(v => `<tr data-variant="${esc(v.variant)}"><td>${esc(v.variant)}</td>` +
-    `<td class="n">${e.weights[v.variant]}</td><td class="n requests">${v.requests}</td><td class="n">${v.errors}</td>` +
-    `<td class="n">${ci(v.latency_ms)}</td><td class="n">${ci(v.ttft_ms)}</td><td class="n">${ci(v.completion_tokens)}</td>` +
+    `<th>thumbs up</th></tr>` + e.variants.map(v => `<tr data-variant="${esc(v.variant)}">` +
+    `<td>${esc(v.variant)}</td><td class="n">${e.weights[v.variant]}</td>` +
+    `<td class="n requests">${v.requests}</td><td class="n">${v.errors}</td>` +
+    `<td class="n">${ci(v.latency_ms)}</td><td class="n">${ci(v.ttft_ms)}</td>` +
+    `<td class="n">${ci(v.completion_tokens)}</td>` +
     `<td class="n">${share(v.thumbs_up)}</td></tr>`).join('') + '</table>').join('') || '<p>No experiments.</p>');
   const keys = await api('/v1/admin/keys'), box = document.getElementById('keys');
   box.innerHTML = keys.status !== 200 ? '<p id="keys-denied">Keys are shown to the admin key only.</p>' :
     '<table id="keys-table"><tr><th>id</th><th>owner</th><th>state</th><th>models</th><th>rpm</th><th>tpm</th>' +
     '<th>concurrent</th><th>budget</th><th>expires</th></tr>' + keys.body.data.map(k => `<tr><td>${esc(k.id)}</td>` +
-    `<td>${esc(k.owner)}</td><td>${k.state}</td><td>${esc(k.models.join(', ') || 'all')}</td><td>${k.rpm ?? ''}</td>` +
-    `<td>${k.tpm ?? ''}</td><td>${k.max_concurrent ?? ''}</td><td>${k.budget ?? ''}</td><td>${k.expires_at ?? ''}</td></tr>`
+    `<td>${esc(k.owner)}</td><td>${k.state}</td><td>${esc(k.models.join(', ') || 'all')}</td>` +
+    `<td>${k.rpm ?? ''}</td>` +
+    `<td>${k.tpm ?? ''}</td><td>${k.max_concurrent ?? ''}</td><td>${k.budget ?? ''}</td>` +
+    `<td>${k.expires_at ?? ''}</td></tr>`
     ).join('') + '</table>';
   document.body.dataset.loaded = 'yes';
 }

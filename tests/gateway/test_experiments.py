@@ -19,10 +19,10 @@ QUESTION = [{"role": "system", "content": "Answer briefly."},
             {"role": "user", "content": "How do I list open ports on Linux?"}]
 
 
-def _ask(client: openai.OpenAI, user: str | None = None, messages=QUESTION):
+def _ask(client: openai.OpenAI, user: str | None = None, messages=QUESTION, max_tokens: int = 1):
     kw = {"user": user} if user else {}
-    return client.chat.completions.with_raw_response.create(model=EXPERIMENT, messages=messages, max_tokens=6,
-                                                            **kw)
+    return client.chat.completions.with_raw_response.create(model=EXPERIMENT, messages=messages,
+                                                            max_tokens=max_tokens, **kw)
 
 
 def test_variants_are_sticky_per_user_and_named_in_header_and_ledger(gateway_server, new_key):
@@ -64,7 +64,8 @@ def test_feedback_and_per_variant_figures_and_export(gateway_server, new_key, ad
     answers = []
     for i in range(6):
         reply = _ask(client, user=f"fb-{i}", messages=[QUESTION[0], {"role": "user", "content":
-                                                                        f"Question {i}: how do I list open ports?"}])
+                                                                        f"Question {i}: how do I list open ports?"}],
+                     max_tokens=6)
         answers.append(reply.parse())
     ups, down = answers[:4], answers[4]
     for a in ups:
@@ -112,8 +113,9 @@ def test_feedback_export_cli(gateway_server, tmp_path):
     import sys
 
     out = subprocess.run([sys.executable, "-m", "training.feedback", "export", "--database-url",
-                          gateway_server.database_url, "--out-dir", str(tmp_path)], check=False, capture_output=True, text=True,
-                         timeout=120, cwd=feedback_export.Path(__file__).resolve().parents[2])
+                          gateway_server.database_url, "--out-dir", str(tmp_path)], check=False,
+                         capture_output=True, text=True, timeout=120,
+                         cwd=feedback_export.Path(__file__).resolve().parents[2])
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
     assert summary["sft_path"].endswith("sft.jsonl") and (tmp_path / "dpo.jsonl").exists()
