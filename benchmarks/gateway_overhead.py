@@ -1,10 +1,14 @@
 """What the gateway costs per request (auth + limits + ledger): the same server with and without it, in one
 run, with SQLite and with PostgreSQL + Redis.
 
-    .venv/bin/python benchmarks/gateway_overhead.py [--rounds 4] [--concurrency 64] [--serial 30]
-        [--postgres postgresql://postgres@127.0.0.1:5432/test] [--redis redis://127.0.0.1:6379/0] [--out FILE]
+    .venv/bin/python benchmarks/gateway_overhead.py [--rounds 2] [--concurrency 64] [--serial 30]
+        [--isolated-rounds 10] [--postgres postgresql://postgres@127.0.0.1:5432/test]
+        [--redis redis://127.0.0.1:6379/0] [--out FILE]
 
-Three servers on the bundled model run side by side: ``--database-url none`` (no gateway: the one shared
+Two parts. **Isolated** (in-process): the FastAPI app itself, driven through httpx's ASGI transport, on an
+engine that answers one token at once (no model), so the only difference between the three set-ups is the
+gateway; this is the figure to compare with the goal, since on a shared 2-core machine the model's own time
+varies by more than the gateway costs. **End to end**: three servers on the bundled model run side by side: ``--database-url none`` (no gateway: the one shared
 ``--api-key``, no ledger), the gateway on SQLite (WAL), and the gateway on PostgreSQL + Redis (a database
 made for the run and dropped after). The gateway servers are called with a key that has rpm, tpm,
 concurrency and budget limits (set high enough never to refuse), so every limit is checked and settled.
@@ -31,11 +35,99 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from server.process import ServerProcess  # noqa: E402 (after the sys.path line)
+from server.app import create_app  # noqa: E402 (after the sys.path line)
+from server.engines.base import Engine, GenerationRequest, TokenOutput  # noqa: E402
+from server.process import ServerProcess  # noqa: E402
+from server.registry import ModelRegistry, ModelSpec, bundled_model_path  # noqa: E402
+from server.settings import Settings  # noqa: E402
 
 ADMIN = "bench-admin"
 BODY = {"model": "aletheia-base", "messages": [{"role": "user", "content": "Say ok."}], "max_tokens": 1,
         "temperature": 0}
+
+
+class InstantEngine(Engine):
+    """One token at once, bytes as tokens: an engine that costs (almost) nothing, to isolate the gateway."""
+
+    model_path, n_ctx, n_parallel = "instant", 512, 64
+    chat_template = "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}assistant:"
+    special_tokens = {"bos_token": "", "eos_token": ""}
+
+    def tokenize(self, text: str, *, add_special: bool = True) -> list[int]:
+        return list(text.encode())
+
+    def token_bytes(self, token: int) -> bytes:
+        return bytes([token % 256])
+
+    def detokenize(self, tokens: list[int]) -> str:
+        return bytes(t % 256 for t in tokens).decode("utf-8", "replace")
+
+    def generate(self, request: GenerationRequest):
+        async def stream():
+            for i in range(request.n):
+                yield TokenOutput(index=i, token=111, text="o", finish_reason="length")
+
+        return stream()
+
+    async def embed(self, inputs):
+        return [[0.0] for _ in inputs]
+
+    def stats(self) -> dict[str, int]:
+        return {"running": 0, "waiting": 0, "slots": self.n_parallel}
+
+
+async def isolated(setups: dict[str, dict], rounds: int, concurrency: int, serial_n: int) -> dict[str, dict]:
+    """Each set-up's app in this process on the instant engine: latencies of concurrent bursts and of
+    serial requests, set-ups interleaved request by request (serial) and burst by burst."""
+    apps, clients, keys = {}, {}, {}
+    for name, extra in setups.items():
+        settings = Settings(api_key=ADMIN, **extra)
+        registry = ModelRegistry([ModelSpec(id="aletheia-base", path=bundled_model_path(), created=0)],
+                                 lambda spec: InstantEngine())
+        registry.load()
+        apps[name] = app = create_app(settings, registry)
+        clients[name] = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench",
+                                          timeout=300)
+        key = ADMIN
+        if name != "none":
+            r = await clients[name].post("/v1/admin/keys", headers={"Authorization": f"Bearer {ADMIN}"}, json={
+                "owner": "bench", "rpm": 1_000_000, "tpm": 100_000_000, "max_concurrent": 10_000,
+                "budget": "1000000000/day"})
+            key = r.json()["key"]
+        keys[name] = {"Authorization": f"Bearer {key}"}
+
+    async def one(name: str) -> float:
+        t0 = time.perf_counter()
+        r = await clients[name].post("/v1/chat/completions", json=BODY, headers=keys[name])
+        r.raise_for_status()
+        return (time.perf_counter() - t0) * 1000
+
+    out = {n: {"burst": [], "serial": [], "wall": 0.0, "sent": 0} for n in setups}
+    for name in setups:  # warm-up
+        await asyncio.gather(*(one(name) for _ in range(8)))
+        out[name]["sent"] += 8
+    for r in range(rounds):
+        for name in (list(setups) if r % 2 == 0 else list(reversed(setups))):
+            t0 = time.perf_counter()
+            out[name]["burst"] += await asyncio.gather(*(one(name) for _ in range(concurrency)))
+            out[name]["wall"] += time.perf_counter() - t0
+            out[name]["sent"] += concurrency
+    for _ in range(serial_n):
+        for name in setups:
+            out[name]["serial"].append(await one(name))
+            out[name]["sent"] += 1
+    for name in setups:
+        await clients[name].aclose()
+        gateway = getattr(apps[name].state, "gateway", None)
+        if gateway is not None:
+            await gateway.close()
+        apps[name].state.server.registry.close()
+    figures = {}
+    for name, o in out.items():
+        figures[name] = {"concurrent_p50_ms": pct(o["burst"], 0.5), "concurrent_p99_ms": pct(o["burst"], 0.99),
+                         "serial_p50_ms": pct(o["serial"], 0.5), "serial_p99_ms": pct(o["serial"], 0.99),
+                         "requests_per_s": rounds * concurrency / o["wall"], "sent": o["sent"]}
+    return figures
 
 
 def pct(values: list[float], q: float) -> float:
@@ -72,25 +164,88 @@ def serial(url: str, key: str, n: int) -> list[float]:
 
 def make_key(url: str) -> str:
     r = httpx.post(f"{url}/v1/admin/keys", headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60,
-                   json={"owner": "bench", "rpm": 1_000_000, "tpm": 100_000_000, "max_concurrent": 10_000,
+                   json={"owner": "bench-e2e", "rpm": 1_000_000, "tpm": 100_000_000, "max_concurrent": 10_000,
                          "budget": "1000000000/day"})
     r.raise_for_status()
     return r.json()["key"]
 
 
-def ledger_count(database_url: str) -> int:
+def ledger_count(database_url: str, owner: str) -> int:
     import sqlalchemy as sa
 
     db = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
     with db.connect() as conn:
-        n = conn.execute(sa.text("SELECT count(*) FROM gateway_ledger WHERE owner = 'bench'")).scalar_one()
+        n = conn.execute(sa.text("SELECT count(*) FROM gateway_ledger WHERE owner = :o"), {"o": owner}).scalar_one()
     db.dispose()
     return int(n)
 
 
+def end_to_end(setups: dict[str, list[str]], tmp: Path, args) -> dict[str, dict]:
+    common = ["--api-key", ADMIN, "--parallel", "8", "--threads", str(args.threads), "--ctx-size", "512",
+              "--queue-size", str(args.concurrency * 2), "--models-dir", str(tmp)]
+    servers = {name: ServerProcess(extra_args=common + extra, log_path=tmp / f"{name}.log")
+               for name, extra in setups.items()}
+    try:
+        for srv in servers.values():
+            srv.start()
+        keys = {name: ADMIN if name == "none" else make_key(srv.url) for name, srv in servers.items()}
+        lat: dict[str, list[float]] = {n: [] for n in servers}
+        walls = dict.fromkeys(servers, 0.0)
+        errors = dict.fromkeys(servers, 0)
+        sent = dict.fromkeys(servers, 0)
+        asyncio.run(burst(servers["none"].url, ADMIN, 8))  # warm-up
+        for r in range(args.rounds):
+            for name in list(servers) if r % 2 == 0 else list(reversed(servers)):
+                values, wall, errs = asyncio.run(burst(servers[name].url, keys[name], args.concurrency))
+                lat[name] += values
+                walls[name] += wall
+                errors[name] += errs
+                sent[name] += args.concurrency
+                time.sleep(0.5)
+        ser: dict[str, list[float]] = {n: [] for n in servers}
+        for _ in range(2):
+            for name, srv in servers.items():
+                ser[name] += serial(srv.url, keys[name], args.serial // 2)
+                sent[name] += args.serial // 2 + 1
+    finally:
+        for srv in servers.values():
+            srv.stop()
+    return {name: {"concurrent_p50_ms": pct(lat[name], 0.5), "concurrent_p99_ms": pct(lat[name], 0.99),
+                   "serial_p50_ms": statistics.median(ser[name]), "serial_p99_ms": pct(ser[name], 0.99),
+                   "requests_per_s": args.rounds * args.concurrency / walls[name], "errors": errors[name],
+                   "sent": sent[name]} for name in servers}
+
+
+def compare(figures: dict[str, dict], urls: dict[str, str], owner: str) -> None:
+    base = figures["none"]
+    for name, url in urls.items():
+        f = figures[name]
+        for k in ("concurrent_p50_ms", "concurrent_p99_ms", "serial_p50_ms", "serial_p99_ms"):
+            f["added_" + k] = f[k] - base[k]
+        f["throughput_ratio"] = f["requests_per_s"] / base["requests_per_s"]
+        f["ledger_rows"] = ledger_count(url, owner)
+        f["lost_rows"] = f["sent"] - f["ledger_rows"]
+
+
+def report(title: str, figures: dict[str, dict], concurrency: int) -> None:
+    print(title)
+    cols = ["concurrent_p50_ms", "concurrent_p99_ms", "serial_p50_ms", "serial_p99_ms", "requests_per_s"]
+    print(f"{'':16}" + "".join(f"{c:>20}" for c in cols))
+    for name, f in figures.items():
+        print(f"{name:16}" + "".join(f"{f[c]:>20.2f}" for c in cols))
+    for name, f in figures.items():
+        if name == "none":
+            continue
+        print(f"  {name}: added p50 {f['added_serial_p50_ms']:+.2f} ms serial, {f['added_concurrent_p50_ms']:+.2f} ms "
+              f"at {concurrency} concurrent; added p99 {f['added_serial_p99_ms']:+.2f} / "
+              f"{f['added_concurrent_p99_ms']:+.2f} ms; throughput x{f['throughput_ratio']:.3f}; "
+              f"ledger rows {f['ledger_rows']}/{f['sent']} (lost {f['lost_rows']})")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--rounds", type=int, default=2, help="end-to-end bursts per server (0: skip that part)")
+    ap.add_argument("--isolated-rounds", type=int, default=10, help="in-process bursts per set-up")
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--serial", type=int, default=30)
     ap.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
@@ -106,74 +261,28 @@ def main() -> int:
         admin.execute(f'CREATE DATABASE "{pg_name}"')
     pg_url = f"{args.postgres.rsplit('/', 1)[0]}/{pg_name}"
     tmp = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
-    sqlite_url = f"sqlite:///{tmp / 'ledger.sqlite'}"
-    common = ["--api-key", ADMIN, "--parallel", "8", "--threads", str(args.threads), "--ctx-size", "512",
-              "--queue-size", str(args.concurrency * 2), "--models-dir", str(tmp)]
-    setups = {"none": ["--database-url", "none"], "sqlite": ["--database-url", sqlite_url],
-              "postgres+redis": ["--database-url", pg_url, "--redis-url", args.redis]}
-    servers = {name: ServerProcess(extra_args=common + extra, log_path=tmp / f"{name}.log")
-               for name, extra in setups.items()}
+    urls = {"sqlite": f"sqlite:///{tmp / 'ledger.sqlite'}", "postgres+redis": pg_url}
+    results = {}
     try:
-        for srv in servers.values():
-            srv.start()
-        keys = {"none": ADMIN, **{name: make_key(servers[name].url) for name in ("sqlite", "postgres+redis")}}
-        lat: dict[str, list[float]] = {n: [] for n in servers}
-        walls: dict[str, float] = {n: 0.0 for n in servers}
-        errors: dict[str, int] = {n: 0 for n in servers}
-        sent: dict[str, int] = {n: 0 for n in servers}
-        asyncio.run(burst(servers["none"].url, ADMIN, 8))  # warm-up
-        for r in range(args.rounds):
-            order = list(servers) if r % 2 == 0 else list(reversed(servers))
-            for name in order:
-                values, wall, errs = asyncio.run(burst(servers[name].url, keys[name], args.concurrency))
-                lat[name] += values
-                walls[name] += wall
-                errors[name] += errs
-                sent[name] += args.concurrency
-                time.sleep(0.5)
-        ser: dict[str, list[float]] = {n: [] for n in servers}
-        for _ in range(2):
-            for name in servers:
-                ser[name] += serial(servers[name].url, keys[name], args.serial // 2)
-                sent[name] += args.serial // 2 + 1
-        figures = {}
-        for name in servers:
-            rps = sent[name] and (args.rounds * args.concurrency) / walls[name]
-            figures[name] = {
-                "concurrent_p50_ms": pct(lat[name], 0.5), "concurrent_p99_ms": pct(lat[name], 0.99),
-                "serial_p50_ms": statistics.median(ser[name]), "serial_p99_ms": pct(ser[name], 0.99),
-                "requests_per_s": rps, "errors": errors[name],
-            }
-        base = figures["none"]
-        for name in ("sqlite", "postgres+redis"):
-            f = figures[name]
-            f["added_concurrent_p50_ms"] = f["concurrent_p50_ms"] - base["concurrent_p50_ms"]
-            f["added_concurrent_p99_ms"] = f["concurrent_p99_ms"] - base["concurrent_p99_ms"]
-            f["added_serial_p50_ms"] = f["serial_p50_ms"] - base["serial_p50_ms"]
-            f["added_serial_p99_ms"] = f["serial_p99_ms"] - base["serial_p99_ms"]
-            f["throughput_ratio"] = f["requests_per_s"] / base["requests_per_s"]
-            url = sqlite_url if name == "sqlite" else pg_url
-            f["ledger_rows"], f["requests_sent"] = ledger_count(url), sent[name]
-            f["lost_rows"] = sent[name] - f["ledger_rows"]
+        iso = asyncio.run(isolated({"none": {"database_url": "none"}, "sqlite": {"database_url": urls["sqlite"]},
+                                    "postgres+redis": {"database_url": pg_url, "redis_url": args.redis}},
+                                   args.isolated_rounds, args.concurrency, args.serial))
+        compare(iso, urls, "bench")
+        results["isolated"] = iso
+        report(f"Isolated (in-process app, instant engine): {args.isolated_rounds} x {args.concurrency} concurrent "
+               f"+ {args.serial} serial requests per set-up; ms", iso, args.concurrency)
+        if args.rounds:
+            e2e = end_to_end({"none": ["--database-url", "none"], "sqlite": ["--database-url", urls["sqlite"]],
+                              "postgres+redis": ["--database-url", pg_url, "--redis-url", args.redis]}, tmp, args)
+            compare(e2e, urls, "bench-e2e")
+            results["end_to_end"] = e2e
+            report(f"End to end (servers on the bundled model, max_tokens 1): {args.rounds} x {args.concurrency} "
+                   f"concurrent + {args.serial} serial requests per server; ms", e2e, args.concurrency)
     finally:
-        for srv in servers.values():
-            srv.stop()
         with psycopg.connect(args.postgres, autocommit=True, connect_timeout=5) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
-    print(f"{args.rounds} rounds x {args.concurrency} concurrent requests (max_tokens 1) + {args.serial} serial, "
-          "per server; times in ms")
-    cols = ["concurrent_p50_ms", "concurrent_p99_ms", "serial_p50_ms", "serial_p99_ms", "requests_per_s"]
-    print(f"{'server':16}" + "".join(f"{c:>20}" for c in cols))
-    for name, f in figures.items():
-        print(f"{name:16}" + "".join(f"{f[c]:>20.2f}" for c in cols))
-    for name in ("sqlite", "postgres+redis"):
-        f = figures[name]
-        print(f"{name}: added p50 {f['added_serial_p50_ms']:+.2f} ms serial / {f['added_concurrent_p50_ms']:+.2f} ms "
-              f"at {args.concurrency}; added p99 {f['added_serial_p99_ms']:+.2f} / {f['added_concurrent_p99_ms']:+.2f}"
-              f" ms; throughput x{f['throughput_ratio']:.3f}; ledger rows {f['ledger_rows']}/{f['requests_sent']} "
-              f"(lost {f['lost_rows']})")
     if args.out:
-        Path(args.out).write_text(json.dumps(figures, indent=1))
+        Path(args.out).write_text(json.dumps(results, indent=1))
     return 0
 
 

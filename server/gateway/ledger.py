@@ -3,6 +3,11 @@
 ``await writer.write(table, row)`` returns once the row's batch is committed: a response counts as finished
 only when its ledger row is durable, so ``kill -9`` of the server loses at most the requests in flight, while
 concurrent requests share one transaction (one fsync) between them.
+
+The writer keeps one connection. On PostgreSQL it commits with ``synchronous_commit = off``: a commit is in
+the database server's memory when it returns and on its disk within ~0.6 s (3 x ``wal_writer_delay``), so
+``kill -9`` of *this* server loses nothing committed, and only a crash of the PostgreSQL machine itself could
+lose the last fraction of a second; it saves a disk flush per request.
 """
 
 from __future__ import annotations
@@ -39,7 +44,15 @@ class LedgerWriter:
         """Queue a row without waiting for its commit (a request being cancelled cannot wait)."""
         self._queue.put((table, row, None, None))
 
+    def _connection(self):
+        conn = self.db.connect()
+        if self.db.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET synchronous_commit = off")
+            conn.commit()
+        return conn
+
     def _run(self) -> None:
+        self._conn = None
         while True:
             first = self._queue.get()
             if first is None:
@@ -66,14 +79,22 @@ class LedgerWriter:
         error: BaseException | None = None
         for attempt in range(3):
             try:
-                with self.db.begin() as conn:
+                if self._conn is None:
+                    self._conn = self._connection()
+                with self._conn.begin():
                     for table, rows in by_table.items():
-                        conn.execute(table.insert(), rows)
+                        self._conn.execute(table.insert(), rows)
                 error = None
                 break
-            except Exception as exc:  # noqa: BLE001 - retried, then reported to every waiting request
+            except Exception as exc:  # noqa: BLE001 - retried on a new connection, then reported to every waiter
                 error = exc
                 log.warning("ledger write failed (attempt %d): %s", attempt + 1, exc)
+                if self._conn is not None:
+                    try:
+                        self._conn.close()
+                    except Exception:  # noqa: BLE001 - the connection is being replaced anyway
+                        pass
+                    self._conn = None
         if error is None:
             self.written += len(batch)
         else:
@@ -86,6 +107,8 @@ class LedgerWriter:
         """Write what is queued, then stop."""
         self._queue.put(None)
         self._thread.join(timeout)
+        if getattr(self, "_conn", None) is not None:
+            self._conn.close()
 
 
 def _resolve(done: asyncio.Future, error: BaseException | None) -> None:
