@@ -211,22 +211,19 @@ class Gateway:
             task.add_done_callback(self._pending.discard)
 
     async def _write(self, ticket: Ticket, row: dict, transcript: dict | None) -> None:
-        try:
-            writes = [self.writer.write(ledger, row)]
-            if transcript:
-                writes.append(self.writer.write(transcripts, transcript))
-            await asyncio.gather(*writes)
-        except Exception:  # the client still gets its answer; the loss is logged
-            log.exception("ledger row of %s not written", ticket.request_id)
-        await self._settle(ticket, row)
+        writes = [self.writer.write(ledger, row)]
+        if transcript:
+            writes.append(self.writer.write(transcripts, transcript))
+        # the commit and the counters' settlement overlap: the response waits for the slower of the two
+        results = await asyncio.gather(self._settle(ticket, row), *writes, return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):  # the client still gets its answer; the loss is logged
+                log.error("gateway bookkeeping of %s failed: %s", ticket.request_id, result)
 
     async def _settle(self, ticket: Ticket, row: dict) -> None:
         if ticket.held is None:
             return
-        try:
-            await self.limiter.settle(ticket.held, row["prompt_tokens"] + row["completion_tokens"])
-        finally:
-            await self.limiter.leave(ticket.held)
+        await self.limiter.settle_and_leave(ticket.held, row["prompt_tokens"] + row["completion_tokens"])
 
     async def close(self) -> None:
         if self._pending:

@@ -14,6 +14,7 @@ are UTC calendar days or months; a period's counter is keyed by the period, so a
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -60,51 +61,50 @@ SpentSince = Callable[[str, float], Awaitable[int]]  # (key id, unix start) -> t
 
 
 class Limiter:
+    """Each phase runs its counters' operations concurrently (one Redis round trip of latency, not one per
+    limit) and gives back what it took when another limit of the same phase refuses the request."""
+
     def __init__(self, counters: Counters, spent_since: SpentSince) -> None:
         self.counters = counters
         self.spent_since = spent_since
 
+    async def _none(self):
+        return None
+
     async def enter(self, key: ApiKey) -> Reservation:
         held = Reservation(key)
-        if key.max_concurrent:
-            ok, _ = await self.counters.counter_take(f"conc:{key.id}", 1, key.max_concurrent, CONCURRENCY_TTL_S)
-            if not ok:
-                raise APIError(429, f"Too many concurrent requests for this key (limit {key.max_concurrent}); "
-                               "retry when one of them finishes.", code="rate_limit_exceeded",
-                               headers={"Retry-After": "1"})
-            held.slot = True
-        if key.rpm:
-            got = await self.counters.bucket_take(f"rpm:{key.id}", key.rpm, 1, 1)
+        c = self.counters
+        slot, got = await asyncio.gather(
+            c.counter_take(f"conc:{key.id}", 1, key.max_concurrent, CONCURRENCY_TTL_S) if key.max_concurrent
+            else self._none(),
+            c.bucket_take(f"rpm:{key.id}", key.rpm, 1, 1) if key.rpm else self._none())
+        held.slot = bool(slot and slot[0])
+        if got is not None:
             held.headers.update({
                 "x-ratelimit-limit-requests": str(key.rpm),
                 "x-ratelimit-remaining-requests": str(max(0, math.floor(key.rpm - got.level))),
                 "x-ratelimit-reset-requests": _duration(got.level * 60 / key.rpm),
             })
-            if not got.ok:
-                await self.leave(held)
-                raise APIError(429, f"Rate limit reached for requests: limit {key.rpm} per minute. "
-                               f"Please try again in {_duration(got.retry_after)}.", code="rate_limit_exceeded",
-                               headers={**held.headers, "Retry-After": str(math.ceil(got.retry_after))})
+        if slot is not None and not slot[0]:
+            if got is not None and got.ok:  # the request does not run: its request of the minute is given back
+                await c.bucket_take(f"rpm:{key.id}", key.rpm, 0, -1)
+            raise APIError(429, f"Too many concurrent requests for this key (limit {key.max_concurrent}); "
+                           "retry when one of them finishes.", code="rate_limit_exceeded",
+                           headers={**held.headers, "Retry-After": "1"})
+        if got is not None and not got.ok:
+            await self.leave(held)
+            raise APIError(429, f"Rate limit reached for requests: limit {key.rpm} per minute. "
+                           f"Please try again in {_duration(got.retry_after)}.", code="rate_limit_exceeded",
+                           headers={**held.headers, "Retry-After": str(math.ceil(got.retry_after))})
         return held
 
     async def reserve(self, held: Reservation, prompt_tokens: int, worst_case: int) -> None:
         key = held.key
-        if key.tpm:
-            if prompt_tokens > key.tpm:
-                raise APIError(429, f"This request's prompt ({prompt_tokens} tokens) is larger than the key's "
-                               f"limit of {key.tpm} tokens per minute.", code="rate_limit_exceeded")
-            got = await self.counters.bucket_take(f"tpm:{key.id}", key.tpm, prompt_tokens, prompt_tokens)
-            held.headers.update({
-                "x-ratelimit-limit-tokens": str(key.tpm),
-                "x-ratelimit-remaining-tokens": str(max(0, math.floor(key.tpm - got.level))),
-                "x-ratelimit-reset-tokens": _duration(got.level * 60 / key.tpm),
-            })
-            if not got.ok:
-                raise APIError(429, f"Rate limit reached for tokens: limit {key.tpm} per minute, "
-                               f"{math.floor(got.level)} used. Please try again in {_duration(got.retry_after)}.",
-                               code="rate_limit_exceeded",
-                               headers={**held.headers, "Retry-After": str(math.ceil(got.retry_after))})
-            held.prompt_tokens = prompt_tokens
+        c = self.counters
+        if key.tpm and prompt_tokens > key.tpm:
+            raise APIError(429, f"This request's prompt ({prompt_tokens} tokens) is larger than the key's "
+                           f"limit of {key.tpm} tokens per minute.", code="rate_limit_exceeded")
+        budget_key = None
         if key.budget_tokens:
             now = datetime.now(timezone.utc)
             period_id, start, end = period_bounds(key.budget_period or "day", now)
@@ -114,25 +114,50 @@ class Limiter:
             async def seed() -> int:
                 return await self.spent_since(key.id, start.timestamp())
 
-            ok, spent = await self.counters.counter_take(budget_key, worst_case, key.budget_tokens, ttl, seed)
-            if not ok:
-                resets = end.isoformat(timespec="seconds").replace("+00:00", "Z")
-                raise APIError(
-                    429, f"This key's token budget of {key.budget_tokens} per {key.budget_period} is spent "
-                    f"({spent} used or reserved; this request may need {worst_case}). It resets at {resets}.",
-                    code="insufficient_quota",
-                    headers={**held.headers, "Retry-After": str(math.ceil((end - now).total_seconds()))})
+        got, budget = await asyncio.gather(
+            c.bucket_take(f"tpm:{key.id}", key.tpm, prompt_tokens, prompt_tokens) if key.tpm else self._none(),
+            c.counter_take(budget_key, worst_case, key.budget_tokens, ttl, seed) if budget_key else self._none())
+        if got is not None:
+            held.headers.update({
+                "x-ratelimit-limit-tokens": str(key.tpm),
+                "x-ratelimit-remaining-tokens": str(max(0, math.floor(key.tpm - got.level))),
+                "x-ratelimit-reset-tokens": _duration(got.level * 60 / key.tpm),
+            })
+            if got.ok:
+                held.prompt_tokens = prompt_tokens
+        if budget is not None and budget[0]:
             held.budget_key, held.budget_reserved = budget_key, worst_case
+        if got is not None and not got.ok:
+            await self.settle(held, 0)  # gives back the budget reservation, if any
+            raise APIError(429, f"Rate limit reached for tokens: limit {key.tpm} per minute, "
+                           f"{math.floor(got.level)} used. Please try again in {_duration(got.retry_after)}.",
+                           code="rate_limit_exceeded",
+                           headers={**held.headers, "Retry-After": str(math.ceil(got.retry_after))})
+        if budget is not None and not budget[0]:
+            if held.prompt_tokens:  # the prompt never runs: its tokens of the minute are given back
+                await c.bucket_take(f"tpm:{key.id}", key.tpm, 0, -held.prompt_tokens)
+                held.prompt_tokens = 0
+            resets = end.isoformat(timespec="seconds").replace("+00:00", "Z")
+            raise APIError(
+                429, f"This key's token budget of {key.budget_tokens} per {key.budget_period} is spent "
+                f"({budget[1]} used or reserved; this request may need {worst_case}). It resets at {resets}.",
+                code="insufficient_quota",
+                headers={**held.headers, "Retry-After": str(math.ceil((end - now).total_seconds()))})
 
     async def settle(self, held: Reservation, total_tokens: int) -> None:
         """The request's real token count (prompt + completion) replaces its reservations."""
-        if held.prompt_tokens and held.key.tpm:
-            extra = total_tokens - held.prompt_tokens
-            if extra:
-                await self.counters.bucket_take(f"tpm:{held.key.id}", held.key.tpm, 0, extra)
+        ops = []
+        if held.prompt_tokens and held.key.tpm and total_tokens != held.prompt_tokens:
+            ops.append(self.counters.bucket_take(f"tpm:{held.key.id}", held.key.tpm, 0,
+                                                 total_tokens - held.prompt_tokens))
         if held.budget_key:
-            await self.counters.counter_add(held.budget_key, total_tokens - held.budget_reserved)
+            ops.append(self.counters.counter_add(held.budget_key, total_tokens - held.budget_reserved))
             held.budget_key = None
+        if ops:
+            await asyncio.gather(*ops)
+
+    async def settle_and_leave(self, held: Reservation, total_tokens: int) -> None:
+        await asyncio.gather(self.settle(held, total_tokens), self.leave(held))
 
     async def leave(self, held: Reservation) -> None:
         if held.slot:
