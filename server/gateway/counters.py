@@ -98,7 +98,10 @@ class RedisCounters:
     def __init__(self, url: str) -> None:
         import redis.asyncio as redis
 
-        self.client = redis.from_url(url, decode_responses=True, socket_connect_timeout=5)
+        # a bounded pool that waits for a free connection instead of failing under a burst of requests
+        pool = redis.BlockingConnectionPool.from_url(url, decode_responses=True, socket_connect_timeout=5,
+                                                     max_connections=64, timeout=30)
+        self.client = redis.Redis(connection_pool=pool)
         self._bucket = self.client.register_script(_BUCKET_LUA)
         self._counter = self.client.register_script(_COUNTER_LUA)
 
@@ -123,6 +126,7 @@ class RedisCounters:
 
     async def close(self) -> None:
         await self.client.aclose()
+        await self.client.connection_pool.disconnect()
 
 
 Counters = MemoryCounters | RedisCounters
