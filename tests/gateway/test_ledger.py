@@ -131,3 +131,16 @@ def test_cli_exports_the_ledger_as_csv_and_json(gateway_server, new_key, tmp_pat
 def test_gateway_endpoints_need_a_key(gateway_server, path):
     assert httpx.get(gateway_server.url + path).status_code == 401
     assert httpx.get(gateway_server.url + path, headers={"Authorization": f"Bearer {ADMIN_KEY}"}).status_code == 200
+
+
+def test_a_client_that_leaves_before_the_answer_is_recorded_as_499(gateway_server, new_key):
+    """A non-streamed request whose client gives up: the generation is cancelled and the row says so."""
+    secret, record = new_key("impatient-user")
+    body = {"model": "ops-v1", "messages": QUESTION, "max_tokens": 900,
+            "logit_bias": {"0": -100, "2": -100}}  # no end-of-text token: it would run to max_tokens
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{gateway_server.base_url}/chat/completions", json=body, timeout=1.0,
+                   headers={"Authorization": f"Bearer {secret}"})
+    [row] = wait_for_rows(gateway_server.database_url, 1, "key_id = :k", k=record["id"])
+    assert row["status"] == 499 and row["client_disconnected"]
+    assert row["prompt_tokens"] > 0 and row["completion_tokens"] < 900
