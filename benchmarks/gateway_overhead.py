@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -262,7 +263,9 @@ def main() -> int:
     pg_url = f"{args.postgres.rsplit('/', 1)[0]}/{pg_name}"
     tmp = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
     urls = {"sqlite": f"sqlite:///{tmp / 'ledger.sqlite'}", "postgres+redis": pg_url}
-    results = {}
+    results: dict = {"load_average_at_start": os.getloadavg()}
+    print(f"machine: {os.cpu_count()} CPUs, load average {', '.join(f'{x:.2f}' for x in os.getloadavg())} at start "
+          "(figures taken under load vary by more than the gateway costs; compare runs on a quiet machine)")
     try:
         iso = asyncio.run(isolated({"none": {"database_url": "none"}, "sqlite": {"database_url": urls["sqlite"]},
                                     "postgres+redis": {"database_url": pg_url, "redis_url": args.redis}},
@@ -281,6 +284,8 @@ def main() -> int:
     finally:
         with psycopg.connect(args.postgres, autocommit=True, connect_timeout=5) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+    results["load_average_at_end"] = os.getloadavg()
+    print(f"load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=1))
     return 0
