@@ -9,14 +9,14 @@ Two parts. **Isolated** (in-process): the FastAPI app itself, driven through htt
 engine that answers one token at once (no model), so the only difference between the three set-ups is the
 gateway; this is the figure to compare with the goal, since on a shared 2-core machine the model's own time
 varies by more than the gateway costs. **End to end**: three servers on the bundled model run side by side:
-``--database-url none`` (no gateway: the one shared ``--api-key``, no ledger), the gateway on SQLite (WAL), and the gateway on PostgreSQL + Redis (a database
-made for the run and dropped after). The gateway servers are called with a key that has rpm, tpm,
-concurrency and budget limits (set high enough never to refuse), so every limit is checked and settled.
-Both parts use these three set-ups. Each round sends ``--concurrency`` chat requests with ``max_tokens: 1`` at once to each server in turn
-(servers alternate so drifting load hits all alike); then ``--serial`` requests one at a time isolate the
-per-request cost from queueing. Reported: p50/p99 latency and its difference to the no-gateway server,
-throughput ratio, and whether every request has its ledger row. Goal (issue 16): under 2 ms added at p50
-and no lost rows.
+``--database-url none`` (no gateway: the one shared ``--api-key``, no ledger), the gateway on SQLite (WAL), and
+the gateway on PostgreSQL + Redis (a database made for the run and dropped after). The gateway servers are
+called with a key that has rpm, tpm, concurrency and budget limits (set high enough never to refuse), so every
+limit is checked and settled. Both parts use these three set-ups. Each round sends ``--concurrency`` chat
+requests with ``max_tokens: 1`` at once to each server in turn (servers alternate so drifting load hits all
+alike); then ``--serial`` requests one at a time isolate the per-request cost from queueing. Reported: p50/p99
+latency and its difference to the no-gateway server, throughput ratio, and whether every request has its ledger
+row. Goal (issue 16): under 2 ms added at p50 and no lost rows.
 """
 
 from __future__ import annotations
