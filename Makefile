@@ -6,15 +6,19 @@ PIP    := $(PY) -m pip
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: serve test test-python test-vscode install-serve install-all promtool lint clean
+.PHONY: serve test test-python test-vscode install-serve install-all promtool lint clean chromium
 
 serve: $(VENV)/.serve-installed
 	$(PY) -m server --host $(HOST) --port $(PORT)
 
 test: test-python test-vscode
 
-test-python: $(VENV)/.all-installed promtool
+test-python: $(VENV)/.all-installed promtool chromium
 	$(PY) -m pytest -ra
+
+# Debian's chromium for the web page's Playwright test (tests/gateway/test_ui.py); only when missing
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 test-vscode: clients/vscode/node_modules/.installed $(VENV)/.all-installed
 	cd clients/vscode && npm run build && npm test && npm run package

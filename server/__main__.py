@@ -13,6 +13,7 @@ import sys
 # command -> module with a ``main(argv) -> int``
 COMMANDS: dict[str, str] = {
     "kb": "server.kb.cli",
+    "keys": "server.gateway.cli",
 }
 
 
@@ -26,7 +27,7 @@ def serve(argv: list[str]) -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         app = create_app(settings)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:  # a bad flag, model, experiment or store
         print(f"error: {exc}", file=sys.stderr)
         return 2
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,

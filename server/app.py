@@ -1,4 +1,5 @@
-"""The FastAPI application: routes, error handlers, API-key check, body-size limit, request metrics, CORS."""
+"""The FastAPI application: routes, error handlers, body-size limit, request metrics, CORS, and the gateway
+(keys, limits, ledger, experiments: ``server/gateway``) in front of ``/v1/*``."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ from aletheia.models import file_sha256
 from . import errors
 from .deps import ServerState
 from .engines.base import BASE_SHA256_KEY, Engine
+from .gateway import Gateway, build_gateway
+from .gateway import routes as gateway_routes
+from .gateway import ui as gateway_ui
+from .gateway.middleware import GatewayMiddleware
 from .kb.service import KnowledgeBase
 from .metrics import Metrics
 from .registry import ModelRegistry, ModelSpec, discover
@@ -24,13 +29,14 @@ from .routes import chat, completions, embeddings, files, models, responses, sys
 from .settings import Settings
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-_ENDPOINTS = {"/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "/health", "/metrics"}
+_ENDPOINTS = {"/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "/health", "/metrics",
+              "/v1/usage", "/v1/feedback", "/v1/experiments", "/v1/admin/keys"}
 
 
 class _Guard:
-    """Pure ASGI middleware: 413 for oversized bodies (declared or streamed), 401 without the API key,
-    an ``x-request-id`` on every response (the client's own, if it sent a plain one, as OpenAI does),
-    and a requests counter by endpoint and status."""
+    """Pure ASGI middleware: 413 for oversized bodies (declared or streamed), an ``x-request-id`` on every
+    response (the client's own, if it sent a plain one, as OpenAI does), and a requests counter by endpoint
+    and status. Keys are the gateway's (``GatewayMiddleware``, inside this one)."""
 
     def __init__(self, app: ASGIApp, settings: Settings, metrics: Metrics) -> None:
         self.app, self.settings, self.metrics = app, settings, metrics
@@ -39,12 +45,15 @@ class _Guard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path = scope["path"]
-        endpoint = path if path in _ENDPOINTS else ("/v1/models/{id}" if path.startswith("/v1/models/") else "other")
+        endpoint = path if path in _ENDPOINTS else ("/v1/models/{id}" if path.startswith("/v1/models/") else
+                                                    "/v1/admin/keys/{id}" if path.startswith("/v1/admin/keys/")
+                                                    else "other")
         status_seen = {"code": 500}
         headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope["headers"]}
         request_id = headers.get("x-request-id", "")
         if not _REQUEST_ID.fullmatch(request_id):
             request_id = f"req_{uuid.uuid4().hex}"
+        scope.setdefault("state", {})["request_id"] = request_id
 
         async def counting_send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -58,8 +67,8 @@ class _Guard:
             declared = headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
                 return await self._reject(scope, counting_send, 413, f"The request body is larger than {limit} bytes.")
-            if self.settings.api_key and path.startswith("/v1/"):
-                auth = headers.get("authorization", "")
+            if self.settings.database_url == "none" and self.settings.api_key and path.startswith("/v1/"):
+                auth = headers.get("authorization", "")  # the gateway is off: only the one shared key
                 token = auth[7:] if auth.lower().startswith("bearer ") else ""
                 if not hmac.compare_digest(token.encode(), self.settings.api_key.encode()):
                     return await self._reject(scope, counting_send, 401, "Incorrect or missing API key.",
@@ -141,24 +150,48 @@ def make_engine_factory(settings: Settings, metrics: Metrics):
     return make
 
 
+def check_experiments(gateway: Gateway, registry: ModelRegistry) -> None:
+    """Every experiment's variants are served model ids, and its name is not one."""
+    served = {name for spec in registry.specs for name in [spec.id, *spec.aliases]}
+    for exp in gateway.experiments.values():
+        if exp.name in served:
+            raise ValueError(f"--experiment {exp.name}: that name is already a served model")
+        missing = [m for m, _ in exp.variants if m not in served]
+        if missing:
+            raise ValueError(f"--experiment {exp.name}: not served: {', '.join(missing)} "
+                             f"(served: {', '.join(sorted(served))})")
+
+
 def create_app(settings: Settings, registry: ModelRegistry | None = None) -> FastAPI:
     metrics = Metrics()
     if registry is None:
         specs = discover(settings.models, settings.models_dir, settings.loras, settings.shipped_models_dir)
         registry = ModelRegistry(specs, make_engine_factory(settings, metrics))
+    gateway = build_gateway(settings, metrics) if settings.database_url != "none" else None
+    if gateway is not None:
+        check_experiments(gateway, registry)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
+        if gateway is not None and hasattr(gateway.counters, "ping"):
+            await gateway.counters.ping()  # an unreachable Redis stops the start, with its address
         registry.load_in_background()
         yield
+        if gateway is not None:
+            await gateway.close()
         registry.close()
 
     app = FastAPI(title="Aletheia", version="0.1.0", lifespan=lifespan, docs_url="/docs", redoc_url=None)
     app.state.server = ServerState(settings=settings, registry=registry, metrics=metrics)
     app.state.kb = KnowledgeBase(settings.kb_dir)
+    app.state.gateway = gateway
     errors.install(app)
     for module in (chat, completions, embeddings, models, system, files, vector_stores, responses):
         app.include_router(module.router)
+    if gateway is not None:
+        app.include_router(gateway_routes.router)
+        app.include_router(gateway_ui.router)
+        app.add_middleware(GatewayMiddleware, gateway=gateway)
     app.add_middleware(_Guard, settings=settings, metrics=metrics)
     if settings.cors_origins:  # outermost: a browser's preflight carries no API key
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from .engines.base import PromptLogprobs, TokenLogprob, TokenOutput
+from .gateway.core import track_run
 from .metrics import Metrics
 from .protocol import PromptTokensDetails, Usage
 
@@ -59,6 +60,8 @@ class _Choice:
     tokens: int = 0
     finished: bool = False
     last_token_at: float | None = None
+    finish_reason: str | None = None
+    text: list[str] = field(default_factory=list)  # what was emitted (the gateway keeps chat answers)
 
 
 class GenerationRun:
@@ -73,6 +76,7 @@ class GenerationRun:
         self.metrics = metrics
         self.started = started or time.perf_counter()
         self.first_token_at: float | None = None
+        track_run(self)  # the gateway's ledger reads this run's counts when the request ends
 
     @property
     def completion_tokens(self) -> int:
@@ -118,6 +122,8 @@ class GenerationRun:
             text += choice.matcher.flush()
         if finish:
             choice.finished = True
+            choice.finish_reason = finish
+        choice.text.append(text)
         return Delta(out.index, text, [out.logprob] if out.logprob else [], finish)
 
 

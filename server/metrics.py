@@ -101,6 +101,10 @@ class Metrics:
         self.running = Gauge("aletheia_requests_running", "Sequences being generated", ["model"], registry=r)
         self.waiting = Gauge("aletheia_requests_waiting", "Requests waiting for a slot", ["model"], registry=r)
         self._stats: dict[str, Callable[[], dict[str, int]]] = {}
+        self.key_requests = Counter("aletheia_key_requests", "Generation requests by API key id and status",
+                                    ["key", "status"], registry=r)
+        self.key_tokens = Counter("aletheia_key_tokens", "Tokens by API key id and kind (prompt, completion)",
+                                  ["key", "kind"], registry=r)
 
     def track_engine(self, model: str, stats: Callable[[], dict[str, int]]) -> None:
         self._stats[model] = stats

@@ -34,6 +34,15 @@ class Settings(BaseSettings):
     api_key: str | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = 16 * 1024 * 1024
+    database_url: str = Field("sqlite:///artifacts/gateway.sqlite", description="the gateway's keys, ledger "
+                              "and feedback: a SQLite file (WAL) or postgresql://...; shared with the CLI; "
+                              "'none': no gateway (only --api-key, no ledger)")
+    key_cache_seconds: float = Field(2.0, ge=0, description="how long a key's record is cached: a key "
+                                     "changed by the CLI or another replica takes effect within this long")
+    redis_url: str | None = Field(None, description="rate and budget counters shared by replicas; "
+                                  "default: this process's memory")
+    experiments: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    store_transcripts: bool = Field(True, description="keep chat prompts and answers, for feedback export")
     log_level: str = "info"
 
     @classmethod
@@ -46,6 +55,8 @@ class Settings(BaseSettings):
         self.models = self._split_list(self.models)
         self.loras = self._split_list(self.loras)
         self.cors_origins = self._split_list(self.cors_origins)
+        if isinstance(self.experiments, str):
+            self.experiments = [e.strip() for e in self.experiments.split(";") if e.strip()]
 
 
 def parse_args(argv: list[str] | None = None) -> Settings:
@@ -80,7 +91,8 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     p.add_argument("--kv-unified", action="store_true", default=None)
     p.add_argument("--json-max-string", type=int,
                    help="cap on a JSON string without maxLength in tool arguments and response_format (0: none)")
-    p.add_argument("--api-key", help="require 'Authorization: Bearer KEY' (env ALETHEIA_API_KEY)")
+    p.add_argument("--api-key", help="the admin key: require 'Authorization: Bearer KEY' (or a key made with "
+                   "'python -m server keys create'); env ALETHEIA_API_KEY")
     p.add_argument(
         "--cors-origin",
         dest="cors_origins",
@@ -89,6 +101,17 @@ def parse_args(argv: list[str] | None = None) -> Settings:
         help="let browser pages from ORIGIN call the API (repeatable; '*' for any; env ALETHEIA_CORS_ORIGINS)",
     )
     p.add_argument("--max-body-bytes", type=int)
+    p.add_argument("--database-url", help="the gateway's store (keys, ledger, feedback): sqlite:///PATH (default "
+                   "artifacts/gateway.sqlite), postgresql://..., or 'none' (no gateway); env ALETHEIA_DATABASE_URL")
+    p.add_argument("--key-cache-seconds", type=float,
+                   help="a key changed by the CLI or another replica takes effect within this long (default 2)")
+    p.add_argument("--redis-url", help="share rate limits and budgets between replicas through Redis "
+                   "(redis://HOST:PORT/DB; env ALETHEIA_REDIS_URL)")
+    p.add_argument("--experiment", dest="experiments", action="append", metavar="NAME=ID:WEIGHT,ID:WEIGHT",
+                   help="serve NAME as an A/B experiment over model ids (repeatable; env ALETHEIA_EXPERIMENTS, "
+                   "';'-separated)")
+    p.add_argument("--no-store-transcripts", dest="store_transcripts", action="store_false", default=None,
+                   help="do not keep chat prompts and answers (feedback export then has nothing to export)")
     p.add_argument("--log-level")
     args = {k: v for k, v in vars(p.parse_args(argv)).items() if v is not None}
     return Settings(**args)

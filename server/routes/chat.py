@@ -13,6 +13,7 @@ from .. import chat_template, tool_parsers
 from ..deps import ServerState, cancel_on_disconnect, get_state, parse_body
 from ..engines.base import Engine, EngineError, GenerationRequest
 from ..errors import APIError, from_engine_error
+from ..gateway import reserve
 from ..generation import Delta, GenerationRun, usage
 from ..grammar import JSON_OBJECT_SCHEMA, MAX_STRING_CHARS, SchemaError, schema_grammar
 from ..kb import chat_retrieval
@@ -112,6 +113,8 @@ async def chat_completions(request: Request, state: ServerState = Depends(get_st
     prompt = render_prompt(engine, messages, template_tools)
     k = (body.top_logprobs or 0) if body.logprobs else None
     params = sampling_params(body, max_tokens=body.token_limit(), logprobs=k, grammar=plan.grammar)
+    new_tokens = params.max_tokens if params.max_tokens is not None else engine.n_ctx - len(prompt)
+    await reserve(len(prompt), len(prompt) + body.n * max(new_tokens, 0))  # the key's limits and budget (429)
     try:
         stream = engine.generate(GenerationRequest(prompt, params, n=body.n))
     except (EngineError, ValueError) as exc:

@@ -16,6 +16,7 @@ from fastapi.responses import StreamingResponse
 from ..deps import ServerState, cancel_on_disconnect, get_state, parse_body
 from ..engines.base import Engine, EngineError, GenerationRequest, PromptLogprobs, TokenLogprob
 from ..errors import APIError, from_engine_error
+from ..gateway import reserve
 from ..generation import GenerationRun, usage
 from ..protocol import Completion, CompletionChoice, CompletionLogprobs, CompletionRequest, new_id, now
 from .common import SSE_DONE, sampling_params, sse, sse_error, system_fingerprint, token_string
@@ -68,6 +69,9 @@ async def completions(request: Request, state: ServerState = Depends(get_state))
     spec, engine = state.registry.get(body.model)
     prompts = prompt_list(engine, body.prompt)
     params = sampling_params(body, max_tokens=body.max_tokens, logprobs=body.logprobs)
+    await reserve(sum(len(t) for _, t in prompts), sum(  # the key's limits and budget (429)
+        len(t) + body.n * max(body.max_tokens if body.max_tokens is not None else engine.n_ctx - len(t), 0)
+        for _, t in prompts))
     runs: list[GenerationRun] = []
     try:
         for _, tokens in prompts:

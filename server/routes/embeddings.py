@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from ..deps import ServerState, get_state, parse_body
 from ..engines.base import EngineError
 from ..errors import APIError, from_engine_error
+from ..gateway import reserve
 from ..protocol import Embedding, EmbeddingList, EmbeddingRequest
 
 router = APIRouter()
@@ -30,6 +31,8 @@ async def embeddings(request: Request, state: ServerState = Depends(get_state)):
         raise APIError(400, "an input is empty", param="input", code="invalid_value")
     if body.dimensions is not None:
         raise APIError(400, "'dimensions' is not supported: this model has a fixed embedding size", param="dimensions")
+    n = sum(len(t) for t in items)
+    await reserve(n, n)  # the key's limits and budget (429)
     try:
         vectors = await engine.embed(items)
     except (EngineError, ValueError) as exc:
@@ -39,5 +42,4 @@ async def embeddings(request: Request, state: ServerState = Depends(get_state)):
         value = base64.b64encode(np.asarray(vec, dtype=np.float32).tobytes()).decode() \
             if body.encoding_format == "base64" else vec
         data.append(Embedding(index=i, embedding=value))
-    n = sum(len(t) for t in items)
     return EmbeddingList(data=data, model=body.model, usage={"prompt_tokens": n, "total_tokens": n}).model_dump()

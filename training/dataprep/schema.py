@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 SOURCES = ("qa", "config_review", "log_analysis")
 ROLES = ("system", "user", "assistant")
+REJECTERS = ("base_model", "user_feedback")  # besides corruption:<kind>; user_feedback: training.feedback
 MAX_REPORTED = 20
 
 
@@ -105,8 +106,8 @@ def check_dpo(obj: dict) -> str | None:
     if obj["chosen"][0]["content"].strip() == obj["rejected"][0]["content"].strip():
         return "`chosen` and `rejected` are the same answer"
     rb = obj["rejected_by"]
-    if not isinstance(rb, str) or not (rb.startswith("corruption:") and len(rb) > 11 or rb == "base_model"):
-        return f"`rejected_by` must be 'corruption:<kind>' or 'base_model', got {rb!r}"
+    if not isinstance(rb, str) or not (rb.startswith("corruption:") and len(rb) > 11 or rb in REJECTERS):
+        return f"`rejected_by` must be 'corruption:<kind>', 'base_model' or 'user_feedback', got {rb!r}"
     return _check_common(obj)
 
 
