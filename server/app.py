@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
+import logging
 import re
 import uuid
 
@@ -19,6 +21,7 @@ from .registry import ModelRegistry, ModelSpec, discover
 from .routes import chat, completions, embeddings, models, system
 from .settings import Settings
 
+log = logging.getLogger("server.http")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _ENDPOINTS = {"/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "/health", "/metrics"}
 
@@ -41,6 +44,11 @@ class _Guard:
         request_id = headers.get("x-request-id", "")
         if not _REQUEST_ID.fullmatch(request_id):
             request_id = f"req_{uuid.uuid4().hex}"
+        # routes read these through server.deps (request_id, deadline): the deadline counts from arrival
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["deadline"] = asyncio.get_running_loop().time() + self.settings.request_timeout
+        log.debug("request %s: %s %s arrived from %s", request_id, scope["method"], path, scope.get("client"))
 
         async def counting_send(message: Message) -> None:
             if message["type"] == "http.response.start":

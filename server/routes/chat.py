@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import StreamingResponse
 
 from .. import chat_template, tool_parsers
-from ..deps import ServerState, cancel_on_disconnect, get_state, parse_body
-from ..engines.base import Engine, EngineError, GenerationRequest
+from ..deps import (
+    ServerState,
+    cancel_on_disconnect,
+    deadline,
+    get_state,
+    off_loop_if_large,
+    parse_body,
+    request_id,
+    until_deadline,
+)
+from ..engines.base import Engine, EngineError, GenerationRequest, PromptLogprobs
 from ..errors import APIError, from_engine_error
 from ..generation import Delta, GenerationRun, usage
 from ..grammar import JSON_OBJECT_SCHEMA, MAX_STRING_CHARS, SchemaError, schema_grammar
@@ -28,8 +38,17 @@ from ..protocol import (
     new_id,
     now,
 )
-from .common import SSE_DONE, chat_logprobs, sampling_params, sse, sse_error, system_fingerprint
+from .common import (
+    SSE_DONE,
+    EventStreamResponse,
+    chat_logprobs,
+    sampling_params,
+    sse,
+    sse_error,
+    system_fingerprint,
+)
 
+log = logging.getLogger("server.http")
 router = APIRouter()
 
 
@@ -107,19 +126,21 @@ async def chat_completions(request: Request, state: ServerState = Depends(get_st
     body = await parse_body(request, ChatCompletionRequest)
     spec, engine = state.registry.get(body.model)
     plan, messages, template_tools = plan_tools(body, engine, state.settings.json_max_string)
-    prompt = render_prompt(engine, messages, template_tools)
+    chars = sum(len(str(m.get("content") or "")) for m in messages)
+    prompt = await off_loop_if_large(chars, render_prompt, engine, messages, template_tools)
     k = (body.top_logprobs or 0) if body.logprobs else None
     params = sampling_params(body, max_tokens=body.token_limit(), logprobs=k, grammar=plan.grammar)
     try:
         stream = engine.generate(GenerationRequest(prompt, params, n=body.n))
     except (EngineError, ValueError) as exc:
         raise from_engine_error(exc) from None
+    log.debug("request %s: enqueued (%d prompt tokens, n=%d)", request_id(request), len(prompt), body.n)
     run = GenerationRun(stream, n=body.n, stops=body.stop_list(), prompt_tokens=len(prompt), model=spec.id,
-                        metrics=state.metrics, started=started)
+                        metrics=state.metrics, started=started, request_id=request_id(request))
     head = _Head(new_id("chatcmpl"), now(), body.model, system_fingerprint(spec, engine))
     if body.stream:
-        return StreamingResponse(_stream(run, engine, body, plan, head), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache"})
+        events = until_deadline(request, run.events())
+        return EventStreamResponse(_stream(run, events, engine, body, plan, head), deadline=deadline(request))
     return await cancel_on_disconnect(request, _complete(run, engine, body, plan, head))
 
 
@@ -224,7 +245,8 @@ class _StreamedChoice:
         return self.plan.calls_reason() if self.kind == "tools" and reason == "stop" else reason
 
 
-async def _stream(run: GenerationRun, engine: Engine, body: ChatCompletionRequest, plan: ToolPlan, head: _Head):
+async def _stream(run: GenerationRun, events: AsyncIterator[Delta | PromptLogprobs], engine: Engine,
+                  body: ChatCompletionRequest, plan: ToolPlan, head: _Head):
     include_usage = body.include_usage()
 
     def chunk(choices: list[ChatChunkChoice], **fields) -> str:
@@ -237,7 +259,7 @@ async def _stream(run: GenerationRun, engine: Engine, body: ChatCompletionReques
         for i, state in enumerate(states):
             for delta in state.opening():
                 yield chunk([ChatChunkChoice(index=i, delta=delta)])
-        async for ev in run.events():
+        async for ev in events:
             if not isinstance(ev, Delta):
                 continue
             state = states[ev.index]
