@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import errors
+from . import errors, openapi
 from .deps import ServerState
 from .engines.base import Engine
 from .metrics import Metrics
@@ -138,6 +138,7 @@ def create_app(settings: Settings, registry: ModelRegistry | None = None) -> Fas
     errors.install(app)
     for module in (chat, completions, embeddings, models, system):
         app.include_router(module.router)
+    openapi.install(app)
     app.add_middleware(_Guard, settings=settings, metrics=metrics)
     if settings.cors_origins:  # outermost: a browser's preflight carries no API key
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],

@@ -101,3 +101,13 @@ class EventStreamResponse(StreamingResponse):
             aclose = getattr(self.body_iterator, "aclose", None)
             if aclose is not None:
                 await aclose()
+
+
+def check_token_ids(engine: Engine, ids: list[int], param: str) -> None:
+    """Token ids a client sends must be in the model's vocabulary: llama.cpp fails a whole batch on one bad id."""
+    n_vocab = getattr(getattr(engine, "model", None), "n_vocab", None)
+    bad = [t for t in ids if t < 0 or (n_vocab is not None and t >= n_vocab)]
+    if bad:
+        where = f"0 to {n_vocab - 1}" if n_vocab is not None else "non-negative"
+        raise APIError(400, f"token ids in '{param}' must be in this model's vocabulary ({where}); got {bad[0]}",
+                       param=param, code="invalid_value")

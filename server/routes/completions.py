@@ -27,7 +27,16 @@ from ..engines.base import Engine, EngineError, GenerationRequest, PromptLogprob
 from ..errors import APIError, from_engine_error
 from ..generation import GenerationRun, usage
 from ..protocol import Completion, CompletionChoice, CompletionLogprobs, CompletionRequest, new_id, now
-from .common import SSE_DONE, EventStreamResponse, sampling_params, sse, sse_error, system_fingerprint, token_string
+from .common import (
+    SSE_DONE,
+    EventStreamResponse,
+    check_token_ids,
+    sampling_params,
+    sse,
+    sse_error,
+    system_fingerprint,
+    token_string,
+)
 
 log = logging.getLogger("server.http")
 router = APIRouter()
@@ -49,8 +58,7 @@ def prompt_list(engine: Engine, prompt, max_prompts: int) -> list[tuple[str, lis
         if isinstance(p, str):
             out.append((p, engine.tokenize(p, add_special=True)))
         else:
-            if any(t < 0 for t in p):
-                raise APIError(400, "token ids in 'prompt' must be non-negative", param="prompt")
+            check_token_ids(engine, p, "prompt")
             out.append((engine.detokenize(p), list(p)))
     if any(not tokens for _, tokens in out):
         raise APIError(400, "a prompt is empty", param="prompt", code="invalid_value")

@@ -11,6 +11,7 @@ from ..deps import ServerState, cancel_on_disconnect, get_state, off_loop_if_lar
 from ..engines.base import Engine, EngineError
 from ..errors import APIError, from_engine_error
 from ..protocol import Embedding, EmbeddingList, EmbeddingRequest
+from .common import check_token_ids
 
 router = APIRouter()
 
@@ -22,7 +23,11 @@ def _token_lists(engine: Engine, inp) -> list[list[int]]:
     if isinstance(inp, str):
         return [engine.tokenize(inp, add_special=True)]
     if all(isinstance(x, int) for x in inp):
+        check_token_ids(engine, inp, "input")
         return [list(inp)]
+    for x in inp:
+        if not isinstance(x, str):
+            check_token_ids(engine, x, "input")
     return [engine.tokenize(x, add_special=True) if isinstance(x, str) else list(x) for x in inp]
 
 
