@@ -61,11 +61,28 @@ class ExternalServer:
                 self.proc.wait()
 
 
+class ServerUnreachable(SystemExit):
+    """The --base-url given does not answer as an OpenAI API: says what is wrong, without a traceback."""
+
+
 def list_models(base_url: str, api_key: str = "none") -> list[str]:
+    """The model ids served at ``base_url`` (an OpenAI base URL, ending in /v1)."""
     import json
 
-    req = urllib.request.Request(
-        f"{base_url.rstrip('/')}/models", headers={"Authorization": f"Bearer {api_key}"}
-    )
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return [m["id"] for m in json.load(r).get("data", [])]
+    url = f"{base_url.rstrip('/')}/models"
+    root = base_url.rstrip("/")
+    hint = "" if root.endswith("/v1") else f" (an OpenAI base URL ends in /v1: try {root}/v1)"
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {api_key}"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            body = json.load(r)
+    except urllib.error.HTTPError as exc:
+        raise ServerUnreachable(f"GET {url} answered HTTP {exc.code}{hint}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ServerUnreachable(f"cannot reach {url}: {reason}{hint}") from None
+    except ValueError:
+        raise ServerUnreachable(f"GET {url} did not answer JSON{hint}") from None
+    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        raise ServerUnreachable(f"GET {url} did not answer an OpenAI model list{hint}")
+    return [m["id"] for m in body["data"] if isinstance(m, dict) and "id" in m]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -217,10 +218,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _run_command(args: argparse.Namespace) -> int:
+    """Run a printing command; a reader that stops early (``| head``) ends it quietly, as in coreutils."""
+    try:
+        code = args.func(args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # Python would flush stdout again at exit and print a second error: point it at /dev/null first
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a command killed by it
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "func", None):
-        return args.func(args)
+        return _run_command(args)
     import logging
 
     if args.log_file:

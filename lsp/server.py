@@ -19,6 +19,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.json_rpc import JsonRPCNotification
 from pygls.protocol.language_server import lsp_method
 
 from . import commands
@@ -29,6 +30,7 @@ from .settings import Settings, parse_settings
 logger = logging.getLogger(__name__)
 VERSION = "0.1.0"
 ASK, REVIEW, EXPLAIN_LOG = "aletheia.ask", "aletheia.review", "aletheia.explainLogError"
+_ANSWERED = "$/aletheia/answeredInvalidRequest"  # a no-op notification standing in for an answered request
 _WORK_DONE_TOKEN: contextvars.ContextVar[Any] = contextvars.ContextVar("work_done_token", default=None)
 
 
@@ -41,6 +43,17 @@ class AletheiaProtocol(LanguageServerProtocol):
     def lsp_workspace__execute_command(self, params: types.ExecuteCommandParams):
         _WORK_DONE_TOKEN.set(params.work_done_token)
         return (yield from super().lsp_workspace__execute_command(params))
+
+    def structure_message(self, data: dict):
+        """A request whose params do not fit its method gets an InvalidParams error answer. pygls raises out of
+        its reader and only logs, so the client would wait for that request forever."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if not (isinstance(data, dict) and "id" in data and "method" in data):
+                raise
+            self._send_response(data["id"], error=exc.to_response_error())
+            return JsonRPCNotification(method=_ANSWERED, jsonrpc=self.VERSION, params=None)
 
     def _handle_cancel_notification(self, msg_id):
         super()._handle_cancel_notification(msg_id)

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
+import logging
 import re
 import threading
 import uuid
@@ -15,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aletheia.models import file_sha256
 
-from . import errors
+from . import errors, openapi
 from .deps import ServerState
 from .engines.base import BASE_SHA256_KEY, Engine
 from .gateway import Gateway, build_gateway
@@ -28,6 +30,7 @@ from .registry import ModelRegistry, ModelSpec, discover
 from .routes import chat, completions, embeddings, files, models, responses, system, vector_stores
 from .settings import Settings
 
+log = logging.getLogger("server.http")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _ENDPOINTS = {"/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "/health", "/metrics",
               "/v1/usage", "/v1/feedback", "/v1/experiments", "/v1/admin/keys"}
@@ -53,7 +56,11 @@ class _Guard:
         request_id = headers.get("x-request-id", "")
         if not _REQUEST_ID.fullmatch(request_id):
             request_id = f"req_{uuid.uuid4().hex}"
-        scope.setdefault("state", {})["request_id"] = request_id
+        # routes read these through server.deps (request_id, deadline): the deadline counts from arrival
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["deadline"] = asyncio.get_running_loop().time() + self.settings.request_timeout
+        log.debug("request %s: %s %s arrived from %s", request_id, scope["method"], path, scope.get("client"))
 
         async def counting_send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -192,6 +199,7 @@ def create_app(settings: Settings, registry: ModelRegistry | None = None) -> Fas
         app.include_router(gateway_routes.router)
         app.include_router(gateway_ui.router)
         app.add_middleware(GatewayMiddleware, gateway=gateway)
+    openapi.install(app)
     app.add_middleware(_Guard, settings=settings, metrics=metrics)
     if settings.cors_origins:  # outermost: a browser's preflight carries no API key
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],

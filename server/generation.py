@@ -5,6 +5,7 @@ Engine-agnostic: the chat and completions routes both drive a ``GenerationRun`` 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -13,6 +14,8 @@ from .engines.base import PromptLogprobs, TokenLogprob, TokenOutput
 from .gateway.core import track_run
 from .metrics import Metrics
 from .protocol import PromptTokensDetails, Usage
+
+log = logging.getLogger("server.http")
 
 
 class StopMatcher:
@@ -68,8 +71,9 @@ class GenerationRun:
     """One prompt's generation (n choices). Iterate ``events()``; read ``usage`` afterwards."""
 
     def __init__(self, stream, *, n: int, stops: list[str], prompt_tokens: int, model: str, metrics: Metrics,
-                 started: float | None = None) -> None:
+                 started: float | None = None, request_id: str = "-") -> None:
         self.stream = stream
+        self.request_id = request_id
         self.choices = [_Choice(StopMatcher(stops)) for _ in range(n)]
         self.prompt_tokens = prompt_tokens
         self.model = model
@@ -112,6 +116,7 @@ class GenerationRun:
             choice.tokens += 1
             if self.first_token_at is None:
                 self.first_token_at = now
+                log.debug("request %s: first token after %.3f s", self.request_id, now - self.started)
                 self.metrics.ttft.labels(self.model).observe(now - self.started)
             if choice.last_token_at is not None:
                 self.metrics.itl.labels(self.model).observe(now - choice.last_token_at)

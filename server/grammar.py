@@ -24,6 +24,11 @@ _ENFORCED = {"type", "properties", "required", "additionalProperties", "items", 
 _FORMATS = {"uuid", "date", "time", "date-time"}
 _JSON_CHAR = r'[^"\\\x7F\x00-\x1F] | [\\] (["\\/bfnrt] | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F])'
 _MAX_DIGITS = 16
+# Bounds on repetition (minItems/maxItems/minLength/maxLength): the grammar spells a bound of n as n nested
+# optional groups, and llama.cpp's grammar parser recurses once per group (a maxLength of 10^8 crashed the
+# server with a stack overflow): larger bounds are refused with a 400.
+MAX_REPETITION = 2000
+_REPETITION_KEYWORDS = ("minItems", "maxItems", "minLength", "maxLength")
 # A string with no maxLength is capped by default: a small model can stay inside a JSON string forever
 # (measured: 4 of 20 seeds ran to 1,024 tokens). The output still validates against the schema, but a longer
 # legitimate string is cut, so the server's --json-max-string sets the cap (0: none).
@@ -79,6 +84,11 @@ class _BoundedSchemaConverter(SchemaConverter):
             unknown = set(schema) - _ANNOTATIONS - _ENFORCED
             if unknown:
                 raise ValueError(f"the keyword(s) {', '.join(sorted(unknown))} cannot be enforced while decoding")
+            for keyword in _REPETITION_KEYWORDS:
+                bound = schema.get(keyword)
+                if isinstance(bound, (int, float)) and not isinstance(bound, bool) and bound > MAX_REPETITION:
+                    raise ValueError(f"'{keyword}' of {bound} is above the {MAX_REPETITION} that constrained "
+                                     "decoding enforces")
             if "format" in schema and schema["format"] not in _FORMATS:
                 raise ValueError(f"the string format '{schema['format']}' cannot be enforced while decoding")
             bounds = {k for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum") if k in schema}

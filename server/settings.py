@@ -43,6 +43,13 @@ class Settings(BaseSettings):
                                   "default: this process's memory")
     experiments: Annotated[list[str], NoDecode] = Field(default_factory=list)
     store_transcripts: bool = Field(True, description="keep chat prompts and answers, for feedback export")
+    request_timeout: float = Field(600.0, gt=0, description="seconds a request may wait and run before it is "
+                                   "cancelled (its slot freed) and answered with a 504 timeout error")
+    body_timeout: float = Field(30.0, gt=0, description="seconds a client may take to send its request body (408)")
+    max_prompts: int = Field(32, ge=1, description="prompts one /v1/completions request may hold; keeps one "
+                             "request from filling the wait queue")
+    max_embedding_inputs: int = Field(2048, ge=1, description="inputs one /v1/embeddings request may hold "
+                                      "(OpenAI's limit)")
     log_level: str = "info"
 
     @classmethod
@@ -112,6 +119,11 @@ def parse_args(argv: list[str] | None = None) -> Settings:
                    "';'-separated)")
     p.add_argument("--no-store-transcripts", dest="store_transcripts", action="store_false", default=None,
                    help="do not keep chat prompts and answers (feedback export then has nothing to export)")
+    p.add_argument("--request-timeout", type=float,
+                   help="seconds a request may wait and run; then it is cancelled and answered 504 (default 600)")
+    p.add_argument("--body-timeout", type=float, help="seconds a client may take to send its body (default 30)")
+    p.add_argument("--max-prompts", type=int, help="prompts one /v1/completions request may hold (default 32)")
+    p.add_argument("--max-embedding-inputs", type=int, help="inputs one /v1/embeddings request may hold (2048)")
     p.add_argument("--log-level")
     args = {k: v for k, v in vars(p.parse_args(argv)).items() if v is not None}
     return Settings(**args)

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import StreamingResponse
 
 from .. import chat_template, tool_parsers
-from ..deps import ServerState, cancel_on_disconnect, get_state, parse_body
-from ..engines.base import Engine, EngineError, GenerationRequest
+from ..deps import (
+    ServerState,
+    cancel_on_disconnect,
+    deadline,
+    get_state,
+    off_loop_if_large,
+    parse_body,
+    request_id,
+    until_deadline,
+)
+from ..engines.base import Engine, EngineError, GenerationRequest, PromptLogprobs
 from ..errors import APIError, from_engine_error
 from ..gateway import reserve
 from ..generation import Delta, GenerationRun, usage
@@ -30,8 +40,17 @@ from ..protocol import (
     new_id,
     now,
 )
-from .common import SSE_DONE, chat_logprobs, sampling_params, sse, sse_error, system_fingerprint
+from .common import (
+    SSE_DONE,
+    EventStreamResponse,
+    chat_logprobs,
+    sampling_params,
+    sse,
+    sse_error,
+    system_fingerprint,
+)
 
+log = logging.getLogger("server.http")
 router = APIRouter()
 
 
@@ -110,7 +129,8 @@ async def chat_completions(request: Request, state: ServerState = Depends(get_st
     spec, engine = state.registry.get(body.model)
     knowledge = await chat_retrieval.prepare(request, body)  # the `knowledge` extension: None without it
     plan, messages, template_tools = plan_tools(body, engine, state.settings.json_max_string)
-    prompt = render_prompt(engine, messages, template_tools)
+    chars = sum(len(str(m.get("content") or "")) for m in messages)
+    prompt = await off_loop_if_large(chars, render_prompt, engine, messages, template_tools)
     k = (body.top_logprobs or 0) if body.logprobs else None
     params = sampling_params(body, max_tokens=body.token_limit(), logprobs=k, grammar=plan.grammar)
     new_tokens = params.max_tokens if params.max_tokens is not None else engine.n_ctx - len(prompt)
@@ -119,13 +139,14 @@ async def chat_completions(request: Request, state: ServerState = Depends(get_st
         stream = engine.generate(GenerationRequest(prompt, params, n=body.n))
     except (EngineError, ValueError) as exc:
         raise from_engine_error(exc) from None
+    log.debug("request %s: enqueued (%d prompt tokens, n=%d)", request_id(request), len(prompt), body.n)
     run = GenerationRun(stream, n=body.n, stops=body.stop_list(), prompt_tokens=len(prompt), model=spec.id,
-                        metrics=state.metrics, started=started)
+                        metrics=state.metrics, started=started, request_id=request_id(request))
     head = _Head(new_id("chatcmpl"), now(), body.model, system_fingerprint(spec, engine))
     if body.stream:
-        events = _stream(run, engine, body, plan, head)
-        return StreamingResponse(knowledge.annotate_stream(events) if knowledge else events,
-                                 media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+        chunks = _stream(run, until_deadline(request, run.events()), engine, body, plan, head)
+        return EventStreamResponse(knowledge.annotate_stream(chunks) if knowledge else chunks,
+                                   deadline=deadline(request))
     result = await cancel_on_disconnect(request, _complete(run, engine, body, plan, head))
     return knowledge.annotate(result) if knowledge else result
 
@@ -231,7 +252,8 @@ class _StreamedChoice:
         return self.plan.calls_reason() if self.kind == "tools" and reason == "stop" else reason
 
 
-async def _stream(run: GenerationRun, engine: Engine, body: ChatCompletionRequest, plan: ToolPlan, head: _Head):
+async def _stream(run: GenerationRun, events: AsyncIterator[Delta | PromptLogprobs], engine: Engine,
+                  body: ChatCompletionRequest, plan: ToolPlan, head: _Head):
     include_usage = body.include_usage()
 
     def chunk(choices: list[ChatChunkChoice], **fields) -> str:
@@ -244,7 +266,7 @@ async def _stream(run: GenerationRun, engine: Engine, body: ChatCompletionReques
         for i, state in enumerate(states):
             for delta in state.opening():
                 yield chunk([ChatChunkChoice(index=i, delta=delta)])
-        async for ev in run.events():
+        async for ev in events:
             if not isinstance(ev, Delta):
                 continue
             state = states[ev.index]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
+from collections.abc import AsyncIterator
 
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from ..engines.base import Engine, SamplingParams, TokenLogprob
@@ -12,6 +16,11 @@ from ..errors import APIError, error_type, from_engine_error
 from ..protocol import TokenLogprob as ChatTokenLogprob
 from ..protocol import TopLogprob
 from ..registry import ModelSpec
+
+log = logging.getLogger("server.http")
+
+# A stream still sending this long after its deadline is stuck on a client that reads nothing: cut it.
+STUCK_STREAM_GRACE = 5.0
 
 
 def sampling_params(body, *, max_tokens: int | None, logprobs: int | None, grammar: str | None = None) -> SamplingParams:
@@ -71,3 +80,34 @@ def chat_logprobs(engine: Engine, entries: list[TokenLogprob]) -> list[ChatToken
                           for t, lp in e.top],
         ))
     return out
+
+
+class EventStreamResponse(StreamingResponse):
+    """Server-sent events with an upper bound on the whole response: a client that stops reading blocks the
+    sends, not the generation, so at ``deadline`` + a grace period the response is abandoned and the
+    connection dropped (the route's own deadline reports a timeout in-band to clients that do read)."""
+
+    def __init__(self, content: AsyncIterator[str], *, deadline: float) -> None:
+        super().__init__(content, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+        self.deadline = deadline
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            async with asyncio.timeout_at(self.deadline + STUCK_STREAM_GRACE):
+                await super().__call__(scope, receive, send)
+        except TimeoutError:
+            log.warning("a stream to %s was still blocked on its client %.0f s after its deadline: dropped",
+                        scope.get("client"), STUCK_STREAM_GRACE)
+            aclose = getattr(self.body_iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+
+def check_token_ids(engine: Engine, ids: list[int], param: str) -> None:
+    """Token ids a client sends must be in the model's vocabulary: llama.cpp fails a whole batch on one bad id."""
+    n_vocab = getattr(getattr(engine, "model", None), "n_vocab", None)
+    bad = [t for t in ids if t < 0 or (n_vocab is not None and t >= n_vocab)]
+    if bad:
+        where = f"0 to {n_vocab - 1}" if n_vocab is not None else "non-negative"
+        raise APIError(400, f"token ids in '{param}' must be in this model's vocabulary ({where}); got {bad[0]}",
+                       param=param, code="invalid_value")

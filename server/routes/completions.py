@@ -7,36 +7,59 @@ lm-eval's ``local-completions`` scores multiple-choice tasks. Every prompt of a 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import StreamingResponse
 
-from ..deps import ServerState, cancel_on_disconnect, get_state, parse_body
+from ..deps import (
+    ServerState,
+    cancel_on_disconnect,
+    deadline,
+    get_state,
+    off_loop_if_large,
+    parse_body,
+    request_id,
+    timeout_error,
+)
 from ..engines.base import Engine, EngineError, GenerationRequest, PromptLogprobs, TokenLogprob
 from ..errors import APIError, from_engine_error
 from ..gateway import reserve
 from ..generation import GenerationRun, usage
 from ..protocol import Completion, CompletionChoice, CompletionLogprobs, CompletionRequest, new_id, now
-from .common import SSE_DONE, sampling_params, sse, sse_error, system_fingerprint, token_string
+from .common import (
+    SSE_DONE,
+    EventStreamResponse,
+    check_token_ids,
+    sampling_params,
+    sse,
+    sse_error,
+    system_fingerprint,
+    token_string,
+)
 
+log = logging.getLogger("server.http")
 router = APIRouter()
 
 
-def prompt_list(engine: Engine, prompt) -> list[tuple[str, list[int]]]:
-    """Normalise OpenAI's four prompt forms to (text, tokens) pairs."""
+def prompt_list(engine: Engine, prompt, max_prompts: int) -> list[tuple[str, list[int]]]:
+    """Normalise OpenAI's four prompt forms to (text, tokens) pairs; at most ``max_prompts`` of them (each
+    prompt is one engine request, so one HTTP request must not be able to fill the wait queue)."""
     if isinstance(prompt, str) or all(isinstance(p, int) for p in prompt):
         prompts = [prompt]
     else:
         prompts = list(prompt)
+    if len(prompts) > max_prompts:
+        raise APIError(400, f"'prompt' holds {len(prompts)} prompts; this server takes at most {max_prompts} in "
+                            "one request (--max-prompts): send them in several requests", param="prompt",
+                       code="invalid_value")
     out = []
     for p in prompts:
         if isinstance(p, str):
             out.append((p, engine.tokenize(p, add_special=True)))
         else:
-            if any(t < 0 for t in p):
-                raise APIError(400, "token ids in 'prompt' must be non-negative", param="prompt")
+            check_token_ids(engine, p, "prompt")
             out.append((engine.detokenize(p), list(p)))
     if any(not tokens for _, tokens in out):
         raise APIError(400, "a prompt is empty", param="prompt", code="invalid_value")
@@ -67,7 +90,8 @@ async def completions(request: Request, state: ServerState = Depends(get_state))
     started = time.perf_counter()
     body = await parse_body(request, CompletionRequest)
     spec, engine = state.registry.get(body.model)
-    prompts = prompt_list(engine, body.prompt)
+    chars = len(body.prompt) if isinstance(body.prompt, str) else sum(len(p) for p in body.prompt if isinstance(p, str))
+    prompts = await off_loop_if_large(chars, prompt_list, engine, body.prompt, state.settings.max_prompts)
     params = sampling_params(body, max_tokens=body.max_tokens, logprobs=body.logprobs)
     await reserve(sum(len(t) for _, t in prompts), sum(  # the key's limits and budget (429)
         len(t) + body.n * max(body.max_tokens if body.max_tokens is not None else engine.n_ctx - len(t), 0)
@@ -78,16 +102,17 @@ async def completions(request: Request, state: ServerState = Depends(get_state))
             prompt_lp = body.logprobs if (body.echo and body.logprobs is not None) else None
             stream = engine.generate(GenerationRequest(tokens, params, n=body.n, prompt_logprobs=prompt_lp))
             runs.append(GenerationRun(stream, n=body.n, stops=body.stop_list(), prompt_tokens=len(tokens),
-                                      model=spec.id, metrics=state.metrics, started=started))
+                                      model=spec.id, metrics=state.metrics, started=started,
+                                      request_id=request_id(request)))
     except (EngineError, ValueError) as exc:
         for run in runs:
             await run.stream.aclose()
         raise from_engine_error(exc) from None
+    log.debug("request %s: enqueued (%d prompts, n=%d)", request_id(request), len(prompts), body.n)
     head = Completion(id=new_id("cmpl"), created=now(), model=body.model, choices=[],
                       system_fingerprint=system_fingerprint(spec, engine))
     if body.stream:
-        return StreamingResponse(_stream(runs, prompts, engine, body, head), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache"})
+        return EventStreamResponse(_stream(request, runs, prompts, engine, body, head), deadline=deadline(request))
     return await cancel_on_disconnect(request, _complete(runs, prompts, engine, body, head))
 
 
@@ -130,7 +155,7 @@ async def _complete(runs, prompts, engine: Engine, body: CompletionRequest, head
     return head.model_copy(update={"choices": choices, "usage": usage(runs)}).model_dump()
 
 
-async def _stream(runs, prompts, engine: Engine, body: CompletionRequest, head: Completion):
+async def _stream(request: Request, runs, prompts, engine: Engine, body: CompletionRequest, head: Completion):
     include_usage = body.include_usage()
     queue: asyncio.Queue = asyncio.Queue()
 
@@ -154,9 +179,13 @@ async def _stream(runs, prompts, engine: Engine, body: CompletionRequest, head: 
             for p, (text, _) in enumerate(prompts):
                 for j in range(body.n):
                     yield chunk(p * body.n + j, text, None, None)
-        remaining = len(runs)
+        remaining, end = len(runs), deadline(request)
         while remaining:
-            p, ev = await queue.get()
+            try:
+                async with asyncio.timeout_at(end):
+                    p, ev = await queue.get()
+            except TimeoutError:
+                raise timeout_error(request) from None
             if ev is None:
                 remaining -= 1
                 continue

@@ -222,3 +222,20 @@ def test_quick_evaluate_two_names_for_the_same_weights(fixture_tasks_dir):
         "log_analysis/root_cause_acc",
     } <= set(out["first"])
     assert out["first"] == out["second"]  # same weights, greedy decoding
+
+
+@pytest.mark.parametrize("suffix, expected", [("", r"answered HTTP 404 .*ends in /v1"), ("/v1/nope", "HTTP 404")])
+def test_run_cli_says_what_is_wrong_with_the_base_url(llm_server, tmp_path, suffix, expected):
+    """`--base-url http://host:port` without /v1: a sentence naming the fix, not a urllib traceback."""
+    from evaluation.run import main
+
+    with pytest.raises(SystemExit, match=expected):
+        main(["--model", "aletheia-base", "--base-url", llm_server.url + suffix, "--suite", "domain", "--out", str(tmp_path)])
+
+
+def test_run_cli_says_when_nothing_listens(tmp_path):
+    from evaluation.run import main
+    from server.process import free_port
+
+    with pytest.raises(SystemExit, match="cannot reach"):
+        main(["--model", "aletheia-base", "--base-url", f"http://127.0.0.1:{free_port()}/v1", "--suite", "domain", "--out", str(tmp_path)])

@@ -192,3 +192,17 @@ def test_logs_max_lines_reads_only_the_head_and_counts_the_rest(tmp_path):
     assert [g["first_line"] for g in report["error_groups"]] == [5]
     text = run("logs", str(log), "--max-lines", "10").stdout
     assert text.startswith(f"{log}: 30 lines") and "(truncated)" in text.splitlines()[0]
+def test_output_cut_short_by_a_closed_pipe_ends_quietly(tmp_path):
+    """`python -m lsp check FILES | head` and `... logs FILE | head`: no BrokenPipeError traceback."""
+    files = [str(CONFIGS / "Dockerfile")] * 3000  # far more output than a pipe buffer holds
+    log = tmp_path / "app.log"
+    log.write_text("".join(f"2026-01-01 10:00:{i % 60:02d} worker-{i} ERROR job {i} failed: code {i}\n"
+                           for i in range(20000)))
+    for args in (["check", *files], ["logs", str(log), "--top", "20000"]):
+        proc = subprocess.Popen([sys.executable, "-m", "lsp", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        proc.stdout.readline()
+        proc.stdout.close()  # what `head -1` does once it has its line
+        stderr = proc.stderr.read().decode()
+        proc.wait(timeout=120)
+        assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr

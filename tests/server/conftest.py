@@ -19,8 +19,14 @@ def client(llm_server) -> openai.OpenAI:
 
 
 @pytest.fixture
-def aclient(llm_server) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=llm_server.base_url, api_key="unused", max_retries=0, timeout=600)
+async def aclient(llm_server):
+    """An async client on the session's event loop, closed after its test. Never leave one unclosed: the SDK
+    closes a garbage-collected client from a finalizer on whatever loop is running, after its sockets were
+    already closed, and unregisters whichever live connection reused their file descriptors (the request
+    that lost its response in issue 14; tests/server/test_lost_request.py)."""
+    async with openai.AsyncOpenAI(base_url=llm_server.base_url, api_key="unused", max_retries=0,
+                                  timeout=600) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

@@ -154,12 +154,13 @@ def test_non_streaming_disconnect_frees_the_slot(tight_server):
 
 def test_new_request_never_cuts_off_a_running_one(tight_client):
     async def main():
-        client = openai.AsyncOpenAI(base_url=tight_client.base_url, api_key=tight_client.api_key, max_retries=0)
-        first = asyncio.create_task(client.chat.completions.create(model=MODEL, messages=LONG, max_tokens=40,
-                                                                   temperature=0))
-        await asyncio.sleep(0.2)
-        second = await client.chat.completions.create(model=MODEL, messages=LONG, max_tokens=10, temperature=0)
-        return await first, second
+        async with openai.AsyncOpenAI(base_url=tight_client.base_url, api_key=tight_client.api_key,
+                                      max_retries=0) as client:
+            first = asyncio.create_task(client.chat.completions.create(model=MODEL, messages=LONG, max_tokens=40,
+                                                                       temperature=0))
+            await asyncio.sleep(0.2)
+            second = await client.chat.completions.create(model=MODEL, messages=LONG, max_tokens=10, temperature=0)
+            return await first, second
 
     first, second = asyncio.run(main())
     assert first.usage.completion_tokens == 40 and first.choices[0].finish_reason == "length"
