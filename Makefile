@@ -6,19 +6,15 @@ PIP    := $(PY) -m pip
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: serve test test-python test-vscode install-serve install-all promtool lint clean chromium
+.PHONY: serve test test-python test-vscode install-serve install-all system-packages lint clean
 
 serve: $(VENV)/.serve-installed
 	$(PY) -m server --host $(HOST) --port $(PORT)
 
 test: test-python test-vscode
 
-test-python: $(VENV)/.all-installed promtool chromium
+test-python: $(VENV)/.all-installed system-packages
 	$(PY) -m pytest -ra
-
-# Debian's chromium for the web page's Playwright test (tests/gateway/test_ui.py); only when missing
-chromium:
-	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 test-vscode: clients/vscode/node_modules/.installed $(VENV)/.all-installed
 	cd clients/vscode && npm run build && npm test && npm run package
@@ -26,12 +22,14 @@ test-vscode: clients/vscode/node_modules/.installed $(VENV)/.all-installed
 
 install-serve: $(VENV)/.serve-installed
 
-# Debian packages, installed only when missing (as root or through sudo): promtool (Debian's prometheus; tests/deploy
-# checks the Prometheus config and rules with it) and groff (the knowledge base renders man pages with it).
+# Debian packages the tests use, installed only when missing (as root or through sudo): promtool (Debian's
+# prometheus: tests/deploy checks the Prometheus config and rules), groff (the knowledge base renders man pages)
+# and chromium (the gateway's web page is tested with Playwright in it).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBIAN_NEEDS := $(shell command -v promtool >/dev/null 2>&1 || echo prometheus) \
-                $(shell command -v groff >/dev/null 2>&1 || echo groff-base)
-promtool:
+                $(shell command -v groff >/dev/null 2>&1 || echo groff-base) \
+                $(shell command -v chromium >/dev/null 2>&1 || echo chromium)
+system-packages:
 	@[ -z "$(strip $(DEBIAN_NEEDS))" ] || { \
 		echo "installing Debian packages: $(DEBIAN_NEEDS)"; \
 		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends $(DEBIAN_NEEDS); }
