@@ -17,7 +17,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 @pytest.fixture(scope="module")
 def browser():
     if CHROMIUM is None:
-        pytest.fail("chromium is not installed: `make chromium` (apt-get install chromium) installs it; the web "
+        pytest.fail("chromium is not installed: `make system-packages` (apt-get install chromium) installs it; the web "
                     "page test needs a real browser.", pytrace=False)
     from playwright.sync_api import sync_playwright
 
