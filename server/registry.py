@@ -133,13 +133,11 @@ def discover(models: list[str], models_dir: Path, loras: list[str] | None = None
     known |= {s.id for s in trained}
     shipped = [s for s in trained_models(shipped_dir) if s.id not in known] if shipped_dir else []
     for spec in [s for s in trained + shipped if s.adapter is not None]:
-        base = bases.get(spec.parent)
-        if base is None:
+        if spec.parent in bases:
+            spec.path = bases[spec.parent].path
+        else:
             log.warning("not serving adapter %s (%s): its base '%s' is not served", spec.id, spec.adapter, spec.parent)
-            continue
-        spec.path = base.path
-    trained = [s for s in trained if s.adapter is None or s.parent in bases]
-    shipped = [s for s in shipped if s.parent in bases]
+    trained, shipped = ([s for s in group if s.adapter is None or s.parent in bases] for group in (trained, shipped))
     if TUNED_ALIAS not in known and (trained or shipped):
         max(trained or shipped, key=lambda s: s.created).aliases.append(TUNED_ALIAS)
     return specs + trained + shipped
