@@ -30,8 +30,10 @@ def _metric(url: str, name: str, labels: str = "") -> float:
 
 
 def test_models_endpoints(client):
+    """The session server runs with `make serve`'s defaults: the base, and the shipped adapter under its id and
+    as `aletheia`."""
     ids = [m.id for m in client.models.list().data]
-    assert ids == [MODEL]
+    assert ids == [MODEL, "aletheia-release", "aletheia"]
     assert client.models.retrieve(MODEL).id == MODEL
 
 
