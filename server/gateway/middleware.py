@@ -52,7 +52,14 @@ class GatewayMiddleware:
         state = scope.setdefault("state", {})
         ticket = Ticket(request_id=state.get("request_id", ""), endpoint=scope["path"], principal=principal,
                         limiter=gw.limiter)
-        body = await _read_body(receive)
+        settings = scope["app"].state.server.settings
+        try:
+            async with asyncio.timeout(settings.body_timeout):  # as the routes' own body read does
+                body = await _read_body(receive)
+        except TimeoutError:
+            exc = APIError(408, f"The request body did not arrive within {settings.body_timeout:g} seconds.",
+                           code="timeout")
+            return await exc.response()(scope, receive, send)
         body = self._route(ticket, body, scope)
         replayed = False
 
@@ -119,7 +126,7 @@ class GatewayMiddleware:
         """Read the model and user; an experiment's name becomes its variant's model id in the body."""
         try:
             parsed = json.loads(body) if body else None
-        except ValueError:
+        except (ValueError, RecursionError):  # the route answers a body it cannot parse with a 400
             return body
         if not isinstance(parsed, dict):
             return body

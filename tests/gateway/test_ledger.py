@@ -39,7 +39,8 @@ async def test_every_concurrent_request_is_recorded_with_its_usage(gateway_serve
         return r.id, r.usage
 
     jobs = [plain(i) for i in range(10)] + [streamed(i) for i in range(6)] + [completion(i) for i in range(4)]
-    results = await asyncio.gather(*jobs)
+    async with client:  # closed here: an unclosed client's finalizer can strand a later request (issue 14)
+        results = await asyncio.gather(*jobs)
     rows = {r["response_id"]: r for r in ledger_rows(gateway_server.database_url, "key_id = :k", k=record["id"])}
     assert len(rows) == len(jobs)
     for rid, usage in results:

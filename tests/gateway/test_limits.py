@@ -91,7 +91,8 @@ async def test_fifty_concurrent_requests_cannot_overspend_a_budget(gateway_serve
         except openai.RateLimitError as err:
             return err
 
-    results = await asyncio.gather(*(one() for _ in range(50)))
+    async with client:  # closed here: an unclosed client's finalizer can strand a later request (issue 14)
+        results = await asyncio.gather(*(one() for _ in range(50)))
     spent = [r for r in results if isinstance(r, int)]
     refused = [r for r in results if not isinstance(r, int)]
     assert len(spent) >= 3 and refused

@@ -110,7 +110,11 @@ async def test_a_budget_holds_across_replicas(replicas, pg_url):
             assert err.body["code"] == "insufficient_quota"
             return 0
 
-    spent = await asyncio.gather(*(one(i) for i in range(30)))
+    try:
+        spent = await asyncio.gather(*(one(i) for i in range(30)))
+    finally:  # closed here: an unclosed client's finalizer can strand a later request (issue 14)
+        for client in clients:
+            await client.close()
     assert sum(spent) <= budget and sum(1 for s in spent if s) >= 4
     rows = ledger_rows(pg_url, "key_id = :k", k=made["id"])
     assert len(rows) == 30 and sum(r["prompt_tokens"] + r["completion_tokens"] for r in rows) == sum(spent)
