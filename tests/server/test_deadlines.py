@@ -18,6 +18,9 @@ MODEL = "aletheia-base"
 REQUEST_TIMEOUT = 4
 BODY_TIMEOUT = 2
 LONG = [{"role": "user", "content": "Write a long, detailed essay about filesystems, disks and RAID."}]
+# the model's end-of-generation tokens banned: these requests cannot finish before their deadline, whatever
+# the model writes and however fast the machine is
+NO_EOG = {"0": -100, "2": -100, "4": -100}
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +53,8 @@ def engine_idle(server: ServerProcess, wait: float = 10.0) -> bool:
 def test_a_request_past_its_deadline_gets_a_504_and_frees_its_slot(short_server, short_client):
     started = time.monotonic()
     with pytest.raises(openai.APIStatusError) as err:
-        short_client.chat.completions.create(model=MODEL, messages=LONG, max_tokens=3000, temperature=0.8, seed=1)
+        short_client.chat.completions.create(model=MODEL, messages=LONG, max_tokens=3000, temperature=0.8, seed=1,
+                                             logit_bias=NO_EOG)
     assert err.value.status_code == 504 and err.value.body["code"] == "timeout"
     assert f"{REQUEST_TIMEOUT} seconds" in err.value.body["message"]
     assert time.monotonic() - started < REQUEST_TIMEOUT + 10
@@ -64,7 +68,8 @@ def test_a_request_waiting_for_the_slot_past_its_deadline_is_answered_too(short_
 
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             futures = [pool.submit(c.chat.completions.create, model=MODEL, messages=LONG, max_tokens=3000,
-                                   temperature=0.8, seed=i) for i, c in enumerate((short_client, other))]
+                                   temperature=0.8, seed=i, logit_bias=NO_EOG)
+                       for i, c in enumerate((short_client, other))]
             for future in futures:
                 with pytest.raises(openai.APIStatusError) as err:
                     future.result(timeout=REQUEST_TIMEOUT + 20)
@@ -75,9 +80,11 @@ def test_a_request_waiting_for_the_slot_past_its_deadline_is_answered_too(short_
 @pytest.mark.parametrize("endpoint", ["chat", "completions"])
 def test_a_stream_past_its_deadline_ends_with_an_in_band_error(short_server, short_client, endpoint):
     if endpoint == "chat":
-        stream = short_client.chat.completions.create(model=MODEL, messages=LONG, max_tokens=3000, stream=True)
+        stream = short_client.chat.completions.create(model=MODEL, messages=LONG, max_tokens=3000, stream=True,
+                                                     logit_bias=NO_EOG)
     else:
         stream = short_client.completions.create(model=MODEL, prompt=["Filesystems are", "RAID is"], max_tokens=3000,
+                                                 logit_bias=NO_EOG,
                                                  stream=True)
     chunks = 0
     with pytest.raises(openai.APIError) as err:
